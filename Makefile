@@ -1,0 +1,29 @@
+# Proofdesk: the verbs a newcomer needs. `make help` lists them.
+PYTHON ?= python3
+VENV := venv
+BIN := $(VENV)/bin
+
+.PHONY: help run test lint install migrate
+
+help: ## Show this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed ## Create ./venv and install Proofdesk with its test tools
+
+migrate: install ## Apply the database migrations (alembic upgrade head)
+	$(BIN)/alembic upgrade head
+
+run: migrate ## Serve on http://127.0.0.1:8000 with the worker (PORT changes the port)
+	$(BIN)/proofdesk run
+
+test: install ## Run the whole test suite
+	$(BIN)/pytest
+
+lint: install ## Check the code with ruff
+	$(BIN)/ruff check src tests

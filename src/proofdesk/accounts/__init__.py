@@ -1,0 +1,1 @@
+"""Staff accounts: users, sessions, first-admin setup."""

@@ -1,0 +1,42 @@
+"""Forms for staff login, passwords, setup and Admin → Users."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from proofdesk.passwords import MAX_LENGTH
+
+ROLE_CHOICES = [("designer", "Designer"), ("admin", "Admin")]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired()],
+                                 description="At least 8 characters; a passphrase is best.")
+
+
+class SetupForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired()],
+                             description="At least 8 characters; a passphrase is best.")
+
+
+class UserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active (can log in)", default=True)
+
+
+class NewUserForm(UserForm):
+    password = PasswordField("Initial password", validators=[DataRequired()],
+                             description="At least 8 characters. Share it with the person "
+                                         "safely; they can change it after logging in.")

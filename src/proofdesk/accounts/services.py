@@ -1,0 +1,191 @@
+"""Staff accounts: creating and changing users, logging in, server-side sessions, setup."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from proofdesk import activity
+from proofdesk.accounts.models import ROLES, SetupToken, User, UserSession
+from proofdesk.db import utcnow
+from proofdesk.errors import ServiceError
+from proofdesk.passwords import hash_password, needs_rehash, password_problem, verify_password
+from proofdesk.tokens import hash_token, new_token
+
+SETUP_TOKEN_HOURS = 24
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ServiceError("Enter a valid email address.", "email") from exc
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    problem = password_problem(password)
+    if problem:
+        raise ServiceError(problem, field)
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    session: Session, *, email: str, name: str, role: str, password: str,
+    created_by: User | None = None, ip: str | None = None,
+) -> User:
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise ServiceError("Enter a name.", "name")
+    if role not in ROLES:
+        raise ServiceError("Choose admin or designer.", "role")
+    _check_password(password)
+    if find_user_by_email(session, email):
+        raise ServiceError("A user with this email already exists.", "email")
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    activity.record(session, kind="user.created", actor=created_by.name if created_by else "cli",
+                    ip=ip, user_id=user.id, detail=f"{user.email} as {role}")
+    return user
+
+
+def update_user(
+    session: Session, *, user: User, email: str, name: str, role: str, active: bool,
+    changed_by: User, ip: str | None,
+) -> User:
+    email = normalise_email(email)
+    if not name.strip():
+        raise ServiceError("Enter a name.", "name")
+    if role not in ROLES:
+        raise ServiceError("Choose admin or designer.", "role")
+    other = find_user_by_email(session, email)
+    if other is not None and other.id != user.id:
+        raise ServiceError("A user with this email already exists.", "email")
+    if user.id == changed_by.id and (role != "admin" or not active):
+        raise ServiceError("You cannot remove your own admin role or deactivate yourself.",
+                           "role" if role != "admin" else "active")
+    changes = []
+    for attr, value in (("email", email), ("name", name.strip()), ("role", role),
+                        ("active", active)):
+        if getattr(user, attr) != value:
+            changes.append(f"{attr}: {getattr(user, attr)} → {value}")
+            setattr(user, attr, value)
+    if changes and (not active or any(c.startswith(("role", "email")) for c in changes)):
+        # A deactivation, a role change or an email change ends every session at once.
+        end_all_sessions(session, user=user)
+    if changes:
+        kind = "user.deactivated" if changes and not active else "user.updated"
+        activity.record(session, kind=kind, actor=changed_by.name, ip=ip, user_id=user.id,
+                        detail="; ".join(changes))
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same work either way)."""
+    user = find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_session(session: Session, *, user: User, ip: str | None, user_agent: str | None) -> str:
+    token = new_token()
+    now = utcnow()
+    session.add(UserSession(user_id=user.id, token_hash=hash_token(token), last_seen_at=now,
+                            created_at=now, ip=ip, user_agent=(user_agent or "")[:300]))
+    user.session_token = token
+    return token
+
+
+def load_session(
+    session: Session, *, token: str, idle: dt.timedelta, max_age: dt.timedelta
+) -> User | None:
+    """The user behind a session token, if the session is alive and the user active."""
+    row = session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > idle or now - row.created_at > max_age or not row.user.active:
+        session.delete(row)
+        session.commit()
+        return None
+    if now - row.last_seen_at > dt.timedelta(minutes=1):
+        row.last_seen_at = now
+        session.commit()
+    row.user.session_token = token
+    return row.user
+
+
+def end_session(session: Session, *, token: str) -> None:
+    session.execute(sa.delete(UserSession).where(UserSession.token_hash == hash_token(token)))
+
+
+def end_all_sessions(session: Session, *, user: User, keep_token: str | None = None) -> None:
+    stmt = sa.delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_token:
+        stmt = stmt.where(UserSession.token_hash != hash_token(keep_token))
+    session.execute(stmt)
+
+
+def change_password(
+    session: Session, *, user: User, current: str, new: str, ip: str | None
+) -> None:
+    if not verify_password(user.password_hash, current):
+        raise ServiceError("Your current password is not right.", "current_password")
+    _check_password(new, "new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(session, user=user, keep_token=user.session_token)
+    activity.record(session, kind="password.changed", actor=user.name, ip=ip, user_id=user.id)
+
+
+def admin_exists(session: Session) -> bool:
+    return session.scalar(sa.select(sa.exists().where(User.role == "admin"))) or False
+
+
+def issue_setup_token(session: Session) -> str | None:
+    """A fresh one-time setup link token while no admin exists (older ones stop working)."""
+    if admin_exists(session):
+        return None
+    session.execute(sa.delete(SetupToken))
+    token = new_token()
+    now = utcnow()
+    session.add(SetupToken(token_hash=hash_token(token), created_at=now,
+                           expires_at=now + dt.timedelta(hours=SETUP_TOKEN_HOURS)))
+    return token
+
+
+def setup_token_valid(session: Session, token: str) -> bool:
+    return session.scalar(
+        sa.select(sa.exists().where(
+            SetupToken.token_hash == hash_token(token), SetupToken.used_at.is_(None),
+            SetupToken.expires_at > utcnow(),
+        ))
+    ) or False
+
+
+def complete_setup(
+    session: Session, *, token: str, email: str, name: str, password: str, ip: str | None
+) -> User:
+    """Create the first admin; the token works once, even under parallel requests."""
+    claimed = session.execute(
+        sa.update(SetupToken)
+        .where(SetupToken.token_hash == hash_token(token), SetupToken.used_at.is_(None),
+               SetupToken.expires_at > utcnow())
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1 or admin_exists(session):  # type: ignore[attr-defined]
+        raise ServiceError("This setup link has already been used or has expired.")
+    user = create_user(session, email=email, name=name, role="admin", password=password, ip=ip)
+    activity.record(session, kind="setup.completed", actor=user.name, ip=ip, user_id=user.id)
+    return user

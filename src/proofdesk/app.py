@@ -1,0 +1,56 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from proofdesk import config as settings
+from proofdesk.db import register_db
+from proofdesk.storage import register_storage
+from proofdesk.web import register_web
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, or from a plain dict (tests)."""
+    app = Flask(__name__)
+    values = settings.from_environment(config)
+    app.config.update(values)
+    app.instance_path = values["INSTANCE_PATH"]
+    register_web(app)
+    register_db(app)
+    register_storage(app)
+    register_blueprints(app)
+    register_templates(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from proofdesk.accounts.views import bp as accounts, register_login
+    from proofdesk.admin.views import bp as admin
+    from proofdesk.customers.views import bp as customers
+    from proofdesk.proofs.views import bp as proofs
+    from proofdesk.review.views import bp as review
+
+    register_login(app)
+    for blueprint in (accounts, admin, customers, proofs, review):
+        app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def home() -> Response:
+        if current_user.is_authenticated:
+            return redirect(url_for("proofs.dashboard"))
+        return redirect(url_for("accounts.login"))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+
+def register_templates(app: Flask) -> None:
+    from proofdesk import templating
+
+    templating.register(app)

@@ -1,0 +1,126 @@
+"""The `proofdesk` command: run, worker, create-user, setup-link."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from proofdesk.config import ConfigError
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from proofdesk.app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """Proofdesk: proof approval for design studios."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "designer"]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(role: str, email: str, name: str, password_stdin: bool) -> None:
+    """Create a staff account (the password is asked for, or read from stdin)."""
+    from proofdesk.accounts.services import create_user as create
+    from proofdesk.db import session_scope
+    from proofdesk.errors import ServiceError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise click.ClickException("The passwords differ.")
+    app = _app()
+    try:
+        with session_scope(app) as session:
+            user = create(session, email=email, name=name, role=role, password=password)
+            click.echo(f"Created {user.role} {user.email}.")
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def print_setup_link(app) -> None:  # type: ignore[no-untyped-def]
+    from proofdesk.accounts.services import issue_setup_token
+    from proofdesk.db import session_scope
+
+    with session_scope(app) as session:
+        token = issue_setup_token(session)
+    if token:
+        url = f"{app.config['BASE_URL']}/setup/{token}"
+        line = "=" * 72
+        click.echo(f"\n{line}\n  No admin yet. Open this one-time link to create the first admin:"
+                   f"\n\n  {url}\n\n  It works once, for 24 hours. (Or: ./venv/bin/proofdesk "
+                   f"create-user --role admin ...)\n{line}\n")
+
+
+@main.command("setup-link")
+def setup_link() -> None:
+    """Print a one-time link to create the first admin (only while there is none)."""
+    app = _app()
+    print_setup_link(app)
+
+
+@main.command()
+def worker() -> None:
+    """Render previews and send queued mail until stopped."""
+    from proofdesk.worker import run_forever
+
+    run_forever(_app())
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="Web worker processes.")
+def run(workers: int) -> None:
+    """Serve the app with gunicorn and run the worker beside it (the all-in-one mode)."""
+    app = _app()
+    print_setup_link(app)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = app.config["PORT"]
+    click.echo(f"Proofdesk is at {app.config['BASE_URL']} (listening on {host}:{port}). "
+               "Ctrl+C stops it.")
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                            "--bind", f"{host}:{port}", "--timeout", "120",
+                            "--limit-request-line", "8190", "--access-logfile", "-",
+                            "proofdesk.wsgi:app"])
+    background = subprocess.Popen([sys.executable, "-m", "proofdesk.cli", "worker"])
+    children = (web, background)
+
+    def _stop(_signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                web.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        _stop(0, None)
+        for child in children:
+            child.wait(timeout=30)
+    sys.exit(web.returncode or 0)
+
+
+if __name__ == "__main__":
+    main()

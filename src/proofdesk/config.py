@@ -1,0 +1,107 @@
+"""Settings: every environment variable Proofdesk reads, mapped in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+MB = 1024 * 1024
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says what to set."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"expected true or false, got {value!r}")
+
+
+def _int(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("PROOFDESK_HOME", Path.cwd())).resolve()
+
+
+def _dev_secret_key(instance: Path) -> str:
+    """A random key kept in instance/ so development sessions survive a restart."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the settings from the environment (and .env) into a Flask config dict."""
+    if env is None:
+        load_dotenv(project_root() / ".env")
+        env = dict(os.environ)
+    instance = Path(env.get("INSTANCE_PATH") or project_root() / "instance").resolve()
+    environment = env.get("PROOFDESK_ENV", "development").strip().lower()
+    if environment not in {"development", "production"}:
+        raise ConfigError("PROOFDESK_ENV must be development or production")
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if environment != "development":
+            raise ConfigError("SECRET_KEY is not set: set it to a long random string "
+                              "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        secret_key = _dev_secret_key(instance)
+    elif len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+    port = _int("PORT", env.get("PORT"), 8000)
+    base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("BASE_URL must start with http:// or https://")
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'proofdesk.sqlite3'}"
+    max_upload_mb = _int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 100)
+    storage = env.get("STORAGE", "local").strip().lower()
+    if storage not in {"local", "s3"}:
+        raise ConfigError("STORAGE must be local or s3")
+    if storage == "s3" and not env.get("S3_BUCKET"):
+        raise ConfigError("STORAGE=s3 needs S3_BUCKET")
+    return {
+        "PROOFDESK_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "BASE_URL": base_url,
+        "PORT": port,
+        "MAX_UPLOAD_MB": max_upload_mb,
+        "MAX_CONTENT_LENGTH": max_upload_mb * MB + MB,  # room for the form fields
+        "MAX_IMAGE_MEGAPIXELS": _int("MAX_IMAGE_MEGAPIXELS", env.get("MAX_IMAGE_MEGAPIXELS"), 50),
+        "MAX_PDF_PAGES": _int("MAX_PDF_PAGES", env.get("MAX_PDF_PAGES"), 500),
+        "STORAGE": storage,
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
+        "S3_BUCKET": env.get("S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION", "us-east-1"),
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "LEGACY_PUBLIC_LINKS_ENABLED": _bool(env.get("LEGACY_PUBLIC_LINKS_ENABLED"), True),
+        "CUSTOMER_LOGIN_ENABLED": _bool(env.get("CUSTOMER_LOGIN_ENABLED"), False),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
+        "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", env.get("SESSION_MAX_HOURS"), 24 * 7),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+    }

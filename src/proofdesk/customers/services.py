@@ -1,0 +1,69 @@
+"""Customers: create, edit, search."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from proofdesk.accounts.services import normalise_email
+from proofdesk.customers.models import Customer
+from proofdesk.errors import ServiceError
+
+PAGE_SIZE = 50
+
+
+def _clean(name: str, email: str, company: str | None) -> tuple[str, str, str | None]:
+    name = name.strip()
+    if not name:
+        raise ServiceError("Enter the customer's name.", "name")
+    return name, normalise_email(email), (company or "").strip() or None
+
+
+def _email_taken(session: Session, email: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Customer.id).where(Customer.email == email)
+    if exclude_id is not None:
+        stmt = stmt.where(Customer.id != exclude_id)
+    return session.scalar(stmt) is not None
+
+
+def create_customer(
+    session: Session, *, name: str, email: str, company: str | None, created_by_id: int | None
+) -> Customer:
+    name, email, company = _clean(name, email, company)
+    if _email_taken(session, email):
+        raise ServiceError("A customer with this email already exists.", "email")
+    customer = Customer(name=name, email=email, company=company, created_by_id=created_by_id)
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def update_customer(
+    session: Session, *, customer: Customer, name: str, email: str, company: str | None
+) -> Customer:
+    name, email, company = _clean(name, email, company)
+    if _email_taken(session, email, exclude_id=customer.id):
+        raise ServiceError("A customer with this email already exists.", "email")
+    customer.name, customer.email, customer.company = name, email, company
+    return customer
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_customers(
+    session: Session, *, query: str = "", page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[Customer], bool]:
+    """One page of customers matching name, email or company; and whether more follow."""
+    stmt = sa.select(Customer).order_by(Customer.name, Customer.id)
+    query = query.strip()
+    if query:
+        pattern = f"%{_escape_like(query.lower())}%"
+        stmt = stmt.where(sa.or_(
+            sa.func.lower(Customer.name).like(pattern, escape="\\"),
+            Customer.email.like(pattern, escape="\\"),
+            sa.func.lower(Customer.company).like(pattern, escape="\\"),
+        ))
+    rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
+    return rows[:page_size], len(rows) > page_size

@@ -1,0 +1,91 @@
+"""Customers: list and search, create, edit, and a customer's proofs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from proofdesk.customers import services
+from proofdesk.customers.forms import CustomerForm
+from proofdesk.customers.models import Customer
+from proofdesk.db import get_session
+from proofdesk.errors import ServiceError
+from proofdesk.forms import apply_error
+from proofdesk.pagination import page_arg
+from proofdesk.proofs.services import list_proofs
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+@bp.get("")
+@login_required
+def index() -> str:
+    query = request.args.get("q", "")[:200]
+    page = page_arg()
+    rows, has_more = services.search_customers(get_session(), query=query, page=page)
+    return render_template("customers/index.html", customers=rows, q=query, page=page,
+                           has_more=has_more)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response:
+    form = CustomerForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            customer = services.create_customer(
+                session, name=form.name.data, email=form.email.data, company=form.company.data,
+                created_by_id=current_user.id)
+        except ServiceError as exc:
+            session.rollback()
+            apply_error(form, exc)
+        else:
+            session.commit()
+            flash(f"Added {customer.name}.", "success")
+            return redirect(safe_back() or url_for("customers.show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=None)
+
+
+def safe_back() -> str | None:
+    back = request.args.get("back")
+    return back if back in {"/proofs/new"} else None
+
+
+def _customer_or_404(customer_id: int) -> Customer:
+    customer = get_session().get(Customer, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.get("/<int:customer_id>")
+@login_required
+def show(customer_id: int) -> str:
+    customer = _customer_or_404(customer_id)
+    page = page_arg()
+    proofs, has_more = list_proofs(get_session(), viewer=current_user, customer_id=customer.id,
+                                   page=page)
+    return render_template("customers/show.html", customer=customer, proofs=proofs, page=page,
+                           has_more=has_more)
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(customer_id: int) -> str | Response:
+    customer = _customer_or_404(customer_id)
+    form = CustomerForm(obj=customer)
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            services.update_customer(session, customer=customer, name=form.name.data,
+                                     email=form.email.data, company=form.company.data)
+        except ServiceError as exc:
+            session.rollback()
+            apply_error(form, exc)
+        else:
+            session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("customers.show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=customer)

@@ -1,0 +1,12 @@
+"""Every model, imported once so that metadata (and Alembic) sees all tables."""
+
+from proofdesk.accounts.models import SetupToken, User, UserSession
+from proofdesk.customers.models import Customer
+from proofdesk.db import Base
+from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion
+from proofdesk.review.models import Comment, Decision, ShareLink
+
+__all__ = [
+    "Activity", "Base", "Comment", "Customer", "Decision", "Proof", "ProofPage",
+    "ProofVersion", "SetupToken", "ShareLink", "User", "UserSession",
+]

@@ -1,0 +1,1 @@
+"""Proofs, their versions, files and rendered pages, and their activity."""

@@ -1,0 +1,29 @@
+"""The one place that decides who may see or act on a proof."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy.orm import Session
+
+from proofdesk.accounts.models import User
+from proofdesk.proofs.models import Proof
+from proofdesk.review.models import ShareLink
+
+Viewer = User | ShareLink
+
+
+def can_see(viewer: Viewer | None, proof: Proof) -> bool:
+    """Admins see every proof, a designer their own, a share link the proof it was made for."""
+    if isinstance(viewer, User):
+        return viewer.active and (viewer.is_admin or proof.designer_id == viewer.id)
+    if isinstance(viewer, ShareLink):
+        return viewer.revoked_at is None and viewer.proof_id == proof.id
+    return False
+
+
+def proof_or_404(session: Session, *, viewer: Viewer | None, proof_id: int) -> Proof:
+    """The proof if the viewer may see it; another's or a missing proof answers 404 alike."""
+    proof = session.get(Proof, proof_id)
+    if proof is None or not can_see(viewer, proof):
+        abort(404)
+    return proof

@@ -1,0 +1,27 @@
+"""Upload forms: a new proof and a new version."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+FILE_HELP = "PNG, JPEG, WebP, TIFF or PDF (several pages welcome)."
+
+
+class ProofForm(FlaskForm):
+    customer_id = SelectField("Customer", coerce=int, validators=[DataRequired(
+        message="Choose a customer.")])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    message = TextAreaField("Message to the customer", validators=[Optional(), Length(max=5000)])
+    due_date = DateField("Due date", validators=[Optional()])
+    file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
+                     description=FILE_HELP)
+
+
+class VersionForm(FlaskForm):
+    message = TextAreaField("What changed (optional)",
+                            validators=[Optional(), Length(max=5000)])
+    file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
+                     description=FILE_HELP)

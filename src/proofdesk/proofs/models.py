@@ -1,0 +1,126 @@
+"""Proofs (`proofs`), versions, rendered pages and the activity record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
+from proofdesk.db import Base, created_at, intpk, str200
+
+STATUSES = {
+    "awaiting_review": "Awaiting review",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+}
+
+
+class Proof(Base):
+    __tablename__ = "proofs"
+    __table_args__ = (
+        sa.Index("ix_proofs_designer_activity", "designer_id", "last_activity_at"),
+        sa.Index("ix_proofs_designer_status_activity", "designer_id", "status", "last_activity_at"),
+        sa.Index("ix_proofs_customer_activity", "customer_id", "last_activity_at"),
+        sa.Index("ix_proofs_status_activity", "status", "last_activity_at"),
+        sa.Index("ix_proofs_activity", "last_activity_at"),
+        sa.CheckConstraint(
+            "status IN ('awaiting_review', 'changes_requested', 'approved')", name="status"
+        ),
+    )
+
+    id: Mapped[intpk]
+    designer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
+    title: Mapped[str200]
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    due_date: Mapped[dt.date | None]
+    status: Mapped[str] = mapped_column(sa.String(20), default="awaiting_review")
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[created_at]
+    last_activity_at: Mapped[dt.datetime]
+
+    designer: Mapped[User] = relationship()
+    customer: Mapped[Customer] = relationship()
+    versions: Mapped[list[ProofVersion]] = relationship(
+        back_populates="proof", order_by="ProofVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES[self.status]
+
+
+class ProofVersion(Base):
+    __tablename__ = "proof_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("proof_id", "number", name="uq_proof_versions_proof_number"),
+        sa.Index("ix_proof_versions_render_queue", "render_status", "render_claimed_until"),
+    )
+
+    id: Mapped[intpk]
+    proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    file_key: Mapped[str] = mapped_column(sa.String(300))
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(50))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # image | pdf
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    page_count: Mapped[int]
+    pages_rendered: Mapped[int] = mapped_column(default=0)
+    render_status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    render_error: Mapped[str | None] = mapped_column(sa.String(500))
+    render_claimed_until: Mapped[dt.datetime | None]
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[created_at]
+
+    proof: Mapped[Proof] = relationship(back_populates="versions")
+    pages: Mapped[list[ProofPage]] = relationship(
+        order_by="ProofPage.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def superseded(self) -> bool:
+        return self.number < self.proof.current_version
+
+
+class ProofPage(Base):
+    """One rendered page of a version: the preview image people look at."""
+
+    __tablename__ = "proof_pages"
+    __table_args__ = (
+        sa.UniqueConstraint("version_id", "number", name="uq_proof_pages_version_number"),
+    )
+
+    id: Mapped[intpk]
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
+    )
+    number: Mapped[int]
+    image_key: Mapped[str] = mapped_column(sa.String(300))
+    thumb_key: Mapped[str] = mapped_column(sa.String(300))
+    width: Mapped[int]
+    height: Mapped[int]
+
+
+class Activity(Base):
+    """Something that happened: on a proof, or to an account. Never holds a secret."""
+
+    __tablename__ = "activities"
+    __table_args__ = (sa.Index("ix_activities_proof_at", "proof_id", "at"),)
+
+    id: Mapped[intpk]
+    at: Mapped[created_at]
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    proof_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    detail: Mapped[str | None] = mapped_column(sa.String(500))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))

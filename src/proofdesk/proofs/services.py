@@ -1,0 +1,226 @@
+"""Proofs and versions: upload, new version, My Proofs listing, and preview rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from dataclasses import dataclass
+from typing import IO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from proofdesk import activity
+from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
+from proofdesk.db import utcnow
+from proofdesk.errors import ServiceError
+from proofdesk.proofs import files
+from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
+from proofdesk.storage import Storage, track_new_file
+
+PAGE_SIZE = 25
+RENDER_LEASE = dt.timedelta(minutes=5)
+RENDER_BATCH = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pixels: int
+    max_pages: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, int]) -> Limits:
+        return cls(max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                   max_pixels=config["MAX_IMAGE_MEGAPIXELS"] * 1_000_000,
+                   max_pages=config["MAX_PDF_PAGES"])
+
+
+@dataclass(frozen=True)
+class Upload:
+    stream: IO[bytes]
+    filename: str
+
+
+def _clean_filename(name: str) -> str:
+    """The name as the person knows it, safe to show and to put in a header."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in "\r\n\0")
+    return name.strip()[:200] or "artwork"
+
+
+def _store_page(session: Session, storage: Storage, version: ProofVersion, prefix: str,
+                page: files.RenderedPage) -> ProofPage:
+    image_key = f"{prefix}/page-{page.number}.jpg"
+    thumb_key = f"{prefix}/thumb-{page.number}.jpg"
+    for key, data in ((image_key, page.preview), (thumb_key, page.thumb)):
+        track_new_file(session, storage, key)
+        storage.save(key, io.BytesIO(data), "image/jpeg")
+    row = ProofPage(version_id=version.id, number=page.number, image_key=image_key,
+                    thumb_key=thumb_key, width=page.width, height=page.height)
+    session.add(row)
+    return row
+
+
+def _add_version_row(
+    session: Session, *, storage: Storage, proof: Proof, number: int, upload: Upload,
+    limits: Limits, uploaded_by: User,
+) -> ProofVersion:
+    artwork = files.inspect(upload.stream, max_bytes=limits.max_bytes,
+                            max_pixels=limits.max_pixels, max_pages=limits.max_pages)
+    prefix = f"versions/{uuid.uuid4().hex}"
+    file_key = f"{prefix}/original.{artwork.extension}"
+    track_new_file(session, storage, file_key)
+    storage.save(file_key, upload.stream, artwork.content_type)
+    version = ProofVersion(
+        proof=proof, number=number, file_key=file_key,
+        original_filename=_clean_filename(upload.filename), content_type=artwork.content_type,
+        kind=artwork.kind, size_bytes=artwork.size, sha256=artwork.sha256,
+        page_count=artwork.page_count, uploaded_by_id=uploaded_by.id,
+    )
+    session.add(version)
+    session.flush()
+    # Page 1 now, so the proof has a preview at once; the worker renders the rest.
+    upload.stream.seek(0)
+    data = upload.stream.read()
+    if artwork.kind == "image":
+        first = files.render_image(data, artwork.content_type, limits.max_pixels)
+    else:
+        first = files.render_pdf_pages(data, range(1, 2))[0]
+    _store_page(session, storage, version, prefix, first)
+    version.pages_rendered = 1
+    version.render_status = "done" if artwork.page_count == 1 else "pending"
+    return version
+
+
+def create_proof(
+    session: Session, *, storage: Storage, designer: User, customer_id: int, title: str,
+    message: str | None, due_date: dt.date | None, upload: Upload, limits: Limits,
+    ip: str | None,
+) -> Proof:
+    title = title.strip()
+    if not title:
+        raise ServiceError("Enter a title.", "title")
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise ServiceError("Choose a customer.", "customer_id")
+    now = utcnow()
+    proof = Proof(designer_id=designer.id, customer_id=customer.id, title=title[:200],
+                  message=(message or "").strip() or None, due_date=due_date,
+                  status="awaiting_review", current_version=1, created_at=now,
+                  last_activity_at=now)
+    session.add(proof)
+    _add_version_row(session, storage=storage, proof=proof, number=1, upload=upload,
+                     limits=limits, uploaded_by=designer)
+    from proofdesk.review.services import issue_share_link
+
+    issue_share_link(session, proof=proof, by=designer, ip=ip, record_activity=False)
+    activity.record(session, kind="proof.uploaded", actor=designer.name, ip=ip,
+                    proof_id=proof.id, user_id=designer.id,
+                    detail=f"v1: {_clean_filename(upload.filename)}")
+    return proof
+
+
+def add_version(
+    session: Session, *, storage: Storage, proof: Proof, upload: Upload, limits: Limits,
+    uploaded_by: User, ip: str | None, message: str | None = None,
+) -> ProofVersion:
+    # Lock the proof row so two uploads at once get numbers n+1 and n+2.
+    session.execute(sa.select(Proof.id).where(Proof.id == proof.id).with_for_update())
+    session.refresh(proof)
+    number = proof.current_version + 1
+    version = _add_version_row(session, storage=storage, proof=proof, number=number,
+                               upload=upload, limits=limits, uploaded_by=uploaded_by)
+    proof.current_version = number
+    proof.status = "awaiting_review"
+    proof.last_activity_at = utcnow()
+    if message and message.strip():
+        proof.message = message.strip()
+    activity.record(session, kind="version.uploaded", actor=uploaded_by.name, ip=ip,
+                    proof_id=proof.id, user_id=uploaded_by.id,
+                    detail=f"v{number}: {version.original_filename}")
+    return version
+
+
+def list_proofs(
+    session: Session, *, viewer: User, status: str | None = None, customer_id: int | None = None,
+    q: str = "", page: int = 1, page_size: int = PAGE_SIZE,
+) -> tuple[list[Proof], bool]:
+    """One page of My Proofs (everyone's for an admin), newest activity first; one query."""
+    stmt = (sa.select(Proof).options(joinedload(Proof.customer), joinedload(Proof.designer))
+            .order_by(Proof.last_activity_at.desc(), Proof.id.desc()))
+    if not viewer.is_admin:
+        stmt = stmt.where(Proof.designer_id == viewer.id)
+    if status in STATUSES:
+        stmt = stmt.where(Proof.status == status)
+    if customer_id:
+        stmt = stmt.where(Proof.customer_id == customer_id)
+    if q.strip():
+        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape="\\"))
+    rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
+    return rows[:page_size], len(rows) > page_size
+
+
+def version_of(session: Session, proof: Proof, number: int) -> ProofVersion | None:
+    return session.scalar(
+        sa.select(ProofVersion).options(joinedload(ProofVersion.pages))
+        .where(ProofVersion.proof_id == proof.id, ProofVersion.number == number)
+    )
+
+
+def claim_render_job(session: Session) -> ProofVersion | None:
+    """Atomically take one version whose pages still need rendering (lease-based)."""
+    now = utcnow()
+    candidate = session.scalar(
+        sa.select(ProofVersion.id)
+        .where(sa.or_(ProofVersion.render_status == "pending",
+                      sa.and_(ProofVersion.render_status == "rendering",
+                              ProofVersion.render_claimed_until < now)))
+        .order_by(ProofVersion.id).limit(1)
+    )
+    if candidate is None:
+        return None
+    claimed = session.execute(
+        sa.update(ProofVersion)
+        .where(ProofVersion.id == candidate,
+               sa.or_(ProofVersion.render_status == "pending",
+                      sa.and_(ProofVersion.render_status == "rendering",
+                              ProofVersion.render_claimed_until < now)))
+        .values(render_status="rendering", render_claimed_until=now + RENDER_LEASE)
+    )
+    session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(ProofVersion, candidate)
+
+
+def render_remaining_pages(session: Session, *, storage: Storage, version: ProofVersion) -> None:
+    """Render the pages not yet rendered, a few at a time, committing as it goes."""
+    data = storage.read(version.file_key)
+    prefix = version.file_key.rsplit("/", 1)[0]
+    try:
+        while version.pages_rendered < version.page_count:
+            start = version.pages_rendered + 1
+            stop = min(version.page_count, start + RENDER_BATCH - 1)
+            for page in files.render_pdf_pages(data, range(start, stop + 1)):
+                _store_page(session, storage, version, prefix, page)
+            version.pages_rendered = stop
+            version.render_claimed_until = utcnow() + RENDER_LEASE
+            session.commit()
+    except Exception as exc:  # noqa: BLE001 - a bad page must not stop the worker
+        session.rollback()
+        version.render_status = "failed"
+        version.render_error = f"Page {version.pages_rendered + 1} could not be rendered."[:500]
+        session.commit()
+        raise RenderFailed(str(exc)) from exc
+    version.render_status = "done"
+    version.render_claimed_until = None
+    session.commit()
+
+
+class RenderFailed(Exception):
+    pass

@@ -1,0 +1,53 @@
+"""Sending a version's files and pages to the browser, the same way for staff and links."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, abort, jsonify
+from sqlalchemy.orm import Session
+
+from proofdesk.proofs.models import Proof, ProofVersion
+from proofdesk.proofs.services import version_of
+from proofdesk.storage import get_storage
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def version_or_404(session: Session, proof: Proof, number: int) -> ProofVersion:
+    version = version_of(session, proof, number)
+    if version is None:
+        abort(404)
+    return version
+
+
+def send_page(version: ProofVersion, number: int, *, thumb: bool) -> Response:
+    page = next((p for p in version.pages if p.number == number), None)
+    if page is None:
+        abort(404)
+    storage = get_storage()
+    key = page.thumb_key if thumb else page.image_key
+    return Response(storage.stream(key), mimetype="image/jpeg",
+                    headers={"Cache-Control": IMMUTABLE})
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback and the exact UTF-8 name."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in filename) or "artwork"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def send_original(version: ProofVersion) -> Response:
+    storage = get_storage()
+    return Response(storage.stream(version.file_key), mimetype=version.content_type, headers={
+        "Content-Disposition": content_disposition(version.original_filename),
+        "Content-Length": str(version.size_bytes),
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": IMMUTABLE,
+    })
+
+
+def render_status(version: ProofVersion) -> Response:
+    return jsonify(pages_rendered=version.pages_rendered, page_count=version.page_count,
+                   status=version.render_status)

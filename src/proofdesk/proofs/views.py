@@ -1,0 +1,202 @@
+"""Staff proof pages: My Proofs, upload, the proof page, new versions, share-link controls."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from proofdesk.customers.models import Customer
+from proofdesk.db import get_session
+from proofdesk.errors import ServiceError
+from proofdesk.forms import apply_error
+from proofdesk.pagination import page_arg
+from proofdesk.proofs import serving, services
+from proofdesk.proofs.access import proof_or_404
+from proofdesk.proofs.forms import ProofForm, VersionForm
+from proofdesk.proofs.models import STATUSES, Proof
+from proofdesk.review import services as review
+from proofdesk.review.forms import CommentForm
+from proofdesk.review.urls import ReviewUrls
+from proofdesk.storage import get_storage
+from proofdesk.web import client_ip
+
+bp = Blueprint("proofs", __name__, url_prefix="/proofs")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@bp.get("")
+@login_required
+def dashboard() -> str:
+    session = get_session()
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    customer_id = _int_arg("customer")
+    q = request.args.get("q", "")[:200]
+    page = page_arg()
+    proofs, has_more = services.list_proofs(session, viewer=current_user, status=status,
+                                            customer_id=customer_id, q=q, page=page)
+    customer = session.get(Customer, customer_id) if customer_id else None
+    return render_template("proofs/dashboard.html", proofs=proofs, has_more=has_more, page=page,
+                           status=status, statuses=STATUSES, customer=customer, q=q)
+
+
+def _customer_choices() -> list[tuple[int, str]]:
+    rows = get_session().execute(
+        sa.select(Customer.id, Customer.name, Customer.company).order_by(Customer.name).limit(2000)
+    )
+    return [(0, "Choose a customer…")] + [
+        (row.id, f"{row.name} ({row.company})" if row.company else row.name) for row in rows]
+
+
+def _limits() -> services.Limits:
+    return services.Limits.from_config(current_app.config)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response:
+    form = ProofForm()
+    form.customer_id.choices = _customer_choices()
+    if request.method == "GET" and _int_arg("customer"):
+        form.customer_id.data = _int_arg("customer")
+    if form.validate_on_submit():
+        session = get_session()
+        upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
+        try:
+            proof = services.create_proof(
+                session, storage=get_storage(), designer=current_user,
+                customer_id=form.customer_id.data, title=form.title.data,
+                message=form.message.data, due_date=form.due_date.data, upload=upload,
+                limits=_limits(), ip=client_ip())
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            apply_error(form, exc)
+        else:
+            flash("Proof uploaded. Copy the share link below and send it to your customer.",
+                  "success")
+            return redirect(url_for("proofs.show", proof_id=proof.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("proofs/new.html", form=form), status
+
+
+def _review_page(proof: Proof, number: int | None) -> str:
+    session = get_session()
+    version = serving.version_or_404(session, proof, number or proof.current_version)
+    link = review.active_share_link(session, proof)
+    return render_template(
+        "proofs/show.html", proof=proof, version=version, versions=proof.versions,
+        comments=review.thread(session, proof), decisions=review.decisions(session, proof),
+        activities=review.proof_activity(session, proof),
+        share_url=review.share_url(link) if link else None,
+        urls=ReviewUrls("proofs", {"proof_id": proof.id}), comment_form=CommentForm(),
+        staff=True,
+    )
+
+
+def _proof(proof_id: int) -> Proof:
+    return proof_or_404(get_session(), viewer=current_user, proof_id=proof_id)
+
+
+@bp.get("/<int:proof_id>")
+@login_required
+def show(proof_id: int) -> str:
+    return _review_page(_proof(proof_id), None)
+
+
+@bp.get("/<int:proof_id>/v/<int:number>")
+@login_required
+def version(proof_id: int, number: int) -> str:
+    return _review_page(_proof(proof_id), number)
+
+
+@bp.route("/<int:proof_id>/versions/new", methods=["GET", "POST"])
+@login_required
+def new_version(proof_id: int) -> str | Response:
+    proof = _proof(proof_id)
+    form = VersionForm()
+    if form.validate_on_submit():
+        session = get_session()
+        upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
+        try:
+            added = services.add_version(session, storage=get_storage(), proof=proof,
+                                         upload=upload, limits=_limits(),
+                                         uploaded_by=current_user, ip=client_ip(),
+                                         message=form.message.data)
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            apply_error(form, exc)
+        else:
+            flash(f"Version {added.number} uploaded; the share link now shows it.", "success")
+            return redirect(url_for("proofs.show", proof_id=proof.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("proofs/new_version.html", form=form, proof=proof), status
+
+
+@bp.post("/<int:proof_id>/comments")
+@login_required
+def comment(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    session = get_session()
+    form = CommentForm()
+    if form.validate_on_submit():
+        version = serving.version_or_404(session, proof, proof.current_version)
+        try:
+            review.add_comment(session, proof=proof, version=version, author_name=None,
+                               body=form.body.data, user=current_user, ip=client_ip())
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+    else:
+        flash("Write a comment first.", "error")
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#comments")
+
+
+@bp.post("/<int:proof_id>/share-link")
+@login_required
+def share_link(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    session = get_session()
+    if request.form.get("action") == "revoke":
+        review.revoke_share_link(session, proof=proof, by=current_user, ip=client_ip())
+        flash("The share link is revoked: it no longer opens this proof.", "success")
+    else:
+        review.issue_share_link(session, proof=proof, by=current_user, ip=client_ip())
+        flash("A new share link is ready; the old one no longer works.", "success")
+    session.commit()
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#share")
+
+
+@bp.get("/<int:proof_id>/v/<int:number>/pages/<int:page>")
+@login_required
+def page_image(proof_id: int, number: int, page: int) -> Response:
+    version = serving.version_or_404(get_session(), _proof(proof_id), number)
+    return serving.send_page(version, page, thumb=False)
+
+
+@bp.get("/<int:proof_id>/v/<int:number>/thumbs/<int:page>")
+@login_required
+def page_thumb(proof_id: int, number: int, page: int) -> Response:
+    version = serving.version_or_404(get_session(), _proof(proof_id), number)
+    return serving.send_page(version, page, thumb=True)
+
+
+@bp.get("/<int:proof_id>/v/<int:number>/file")
+@login_required
+def original(proof_id: int, number: int) -> Response:
+    version = serving.version_or_404(get_session(), _proof(proof_id), number)
+    return serving.send_original(version)
+
+
+@bp.get("/<int:proof_id>/v/<int:number>/status")
+@login_required
+def render_status(proof_id: int, number: int) -> Response:
+    version = serving.version_or_404(get_session(), _proof(proof_id), number)
+    return serving.render_status(version)

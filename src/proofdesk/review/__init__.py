@@ -1,0 +1,1 @@
+"""Reviewing a proof: share links, comments and decisions."""

@@ -1,0 +1,24 @@
+"""Review forms: a comment, and a decision by a share-link reviewer."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+
+class CommentForm(FlaskForm):
+    """Prefixed, so its fields do not clash with the decision form on the same page."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "comment")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    name = StringField("Your name", validators=[Optional(), Length(max=200)])
+    body = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
+
+
+class DecisionForm(FlaskForm):
+    decision = HiddenField()
+    name = StringField("Your name", validators=[Optional(), Length(max=200)])
+    comment = TextAreaField("What should change?", validators=[Optional(), Length(max=5000)])

@@ -1,0 +1,80 @@
+"""Share links (the legacy public link), comments and decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from proofdesk.db import Base, created_at, intpk, str200
+from proofdesk.proofs.models import Proof, ProofVersion
+
+
+class ShareLink(Base):
+    __tablename__ = "share_links"
+    __table_args__ = (sa.Index("ix_share_links_proof", "proof_id", "revoked_at"),)
+
+    id: Mapped[intpk]
+    proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The token is derived from SECRET_KEY and this nonce, so staff can copy the link
+    # again while the database alone never reveals it.
+    nonce: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[created_at]
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[dt.datetime | None]
+
+    proof: Mapped[Proof] = relationship()
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (sa.Index("ix_comments_proof_created", "proof_id", "created_at"),)
+
+    id: Mapped[intpk]
+    proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
+    )
+    author_name: Mapped[str200]
+    author_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[created_at]
+
+    version: Mapped[ProofVersion] = relationship()
+
+
+DECISIONS = {"approved": "Approved", "changes_requested": "Changes requested"}
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (
+        sa.Index("ix_decisions_proof_created", "proof_id", "created_at"),
+        sa.CheckConstraint("decision IN ('approved', 'changes_requested')", name="decision"),
+    )
+
+    id: Mapped[intpk]
+    proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
+    )
+    decision: Mapped[str] = mapped_column(sa.String(20))
+    reviewer_name: Mapped[str200]
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comments.id", ondelete="SET NULL")
+    )
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[created_at]
+
+    version: Mapped[ProofVersion] = relationship()
+
+    @property
+    def label(self) -> str:
+        return DECISIONS[self.decision]

@@ -1,0 +1,35 @@
+"""Where the review screen's links point: staff pages or a share link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import url_for
+
+
+@dataclass(frozen=True)
+class ReviewUrls:
+    prefix: str  # "proofs" for staff, "review" for a share link
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def _url(self, name: str, **kwargs: Any) -> str:
+        return url_for(f"{self.prefix}.{name}", **self.args, **kwargs)
+
+    def version(self, number: int) -> str:
+        return self._url("version", number=number)
+
+    def page(self, number: int, page: int) -> str:
+        return self._url("page_image", number=number, page=page)
+
+    def thumb(self, number: int, page: int) -> str:
+        return self._url("page_thumb", number=number, page=page)
+
+    def original(self, number: int) -> str:
+        return self._url("original", number=number)
+
+    def status(self, number: int) -> str:
+        return self._url("render_status", number=number)
+
+    def comment(self) -> str:
+        return self._url("comment")

@@ -1,0 +1,94 @@
+"""App-wide web pieces: security headers, error pages, CSRF, rate limits, client IP."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template, request
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True)
+
+
+def register_web(app: Flask) -> None:
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.after_request(_security_headers)
+    _register_error_pages(app)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint and request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+ERROR_TEXT = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    403: ("Not allowed", "You are not allowed to do that."),
+    404: ("Not found", "This page does not exist, or you do not have access to it."),
+    405: ("Not allowed", "That action is not possible here."),
+    413: ("File too large", "The file is larger than this server accepts."),
+    429: ("Too many attempts", "Too many attempts. Wait a few minutes and try again."),
+    500: ("Something went wrong", "Something went wrong on our side. Try again in a moment."),
+}
+
+
+def error_page(code: int, message: str | None = None) -> tuple[str, int]:
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("error.html", code=code, title=title, text=message or text), code
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> tuple[str, int]:
+        return error_page(400, "This form has expired. Go back, reload the page and try again.")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge) -> tuple[str, int]:
+        limit = app.config["MAX_UPLOAD_MB"]
+        return error_page(413, f"The file is larger than {limit} MB, the most this server "
+                               "accepts. Make it smaller (for example export at a lower "
+                               "resolution) and upload it again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        return error_page(code, ERROR_TEXT.get(code, (None, exc.description))[1])
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_page(500)
