@@ -20,7 +20,8 @@ SETUP_TOKEN_HOURS = 24
 
 def normalise_email(email: str) -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(email.strip(), check_deliverability=False,
+                              test_environment=True).normalized.lower()
     except EmailNotValidError as exc:
         raise ServiceError("Enter a valid email address.", "email") from exc
 
