@@ -98,7 +98,8 @@ def _open_image(stream: IO[bytes], content_type: str, max_pixels: int) -> Image.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(stream, formats=[PILLOW_FORMATS[content_type]])
+            # A copy, because Pillow closes the file it was given once the image is loaded.
+            image = Image.open(io.BytesIO(stream.read()), formats=[PILLOW_FORMATS[content_type]])
             if image.width * image.height > max_pixels:
                 raise Image.DecompressionBombError("too many pixels")
             image.load()
