@@ -1,0 +1,90 @@
+"""Security headers on every response, error pages without stack traces, configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from proofdesk.config import ConfigError, from_environment
+from tests.conftest import login
+
+
+def assert_security_headers(response):
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/login", "/nowhere", "/static/app.css", "/s/unknown",
+                                  "/proofs"])
+def test_every_response_carries_security_headers(client, path):
+    with client.get(path) as response:
+        assert_security_headers(response)
+
+
+def test_unexpected_errors_show_a_plain_page(app, client, factory, monkeypatch):
+    login(client, factory.user())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("proofdesk.proofs.services.list_proofs", broken)
+    monkeypatch.setattr("proofdesk.proofs.views.services.list_proofs", broken)
+    response = client.get("/proofs")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in page and "secret internals" not in page
+    assert "Traceback" not in page
+    assert_security_headers(response)
+
+
+def test_session_cookie_flags(make_app, factory):
+    app = make_app()
+    client = app.test_client()
+    login(client, factory.user())
+    cookie = client.get_cookie("session")
+    assert cookie.http_only and cookie.same_site == "Lax" and cookie.secure  # https BASE_URL
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        from_environment({"PROOFDESK_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(ConfigError, match="too short"):
+        from_environment({"PROOFDESK_ENV": "production", "SECRET_KEY": "abc",
+                          "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_development_makes_a_random_key_and_keeps_it(tmp_path):
+    first = from_environment({"INSTANCE_PATH": str(tmp_path)})["SECRET_KEY"]
+    second = from_environment({"INSTANCE_PATH": str(tmp_path)})["SECRET_KEY"]
+    assert first == second and len(first) >= 48
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert from_environment({"INSTANCE_PATH": str(tmp_path / "other")})["SECRET_KEY"] != first
+
+
+def test_defaults_and_flags(tmp_path):
+    values = from_environment({"INSTANCE_PATH": str(tmp_path)})
+    assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'proofdesk.sqlite3'}"
+    assert values["BASE_URL"] == "http://127.0.0.1:8000"
+    assert values["LEGACY_PUBLIC_LINKS_ENABLED"] is True
+    assert values["CUSTOMER_LOGIN_ENABLED"] is False
+    assert values["UPLOAD_FOLDER"] == str(tmp_path / "uploads")
+    values = from_environment({"INSTANCE_PATH": str(tmp_path), "PORT": "9001",
+                               "LEGACY_PUBLIC_LINKS_ENABLED": "false"})
+    assert values["BASE_URL"] == "http://127.0.0.1:9001"
+    assert values["LEGACY_PUBLIC_LINKS_ENABLED"] is False
+    with pytest.raises(ConfigError, match="true or false"):
+        from_environment({"INSTANCE_PATH": str(tmp_path), "CUSTOMER_LOGIN_ENABLED": "maybe"})
+
+
+def test_links_use_base_url_not_the_host_header(app, factory, db_session):
+    import sqlalchemy as sa
+
+    from proofdesk.review.models import ShareLink
+    from proofdesk.review.services import share_url
+
+    factory.proof(factory.user())
+    link = db_session.scalar(sa.select(ShareLink))
+    with app.test_request_context("/", headers={"Host": "evil.test"}):
+        assert share_url(link).startswith("https://proofs.example.test/s/")
