@@ -1,0 +1,93 @@
+"""The `proofdesk` command: create-user for scripts, and `run` as `make run` uses it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from proofdesk.accounts.models import User
+from tests.conftest import ROOT, app_config, login
+
+PROOFDESK = str(Path(sys.executable).with_name("proofdesk"))
+ALEMBIC = str(Path(sys.executable).with_name("alembic"))
+
+
+def cli_env(config: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **config}
+
+
+def test_create_user_reads_the_password_from_stdin(db_url, tmp_path, app, db_session):
+    env = cli_env(app_config(db_url, tmp_path))
+    result = subprocess.run(
+        [PROOFDESK, "create-user", "--role", "admin", "--email", "Ops@Studio.test",
+         "--name", "Ops", "--password-stdin"], input="a long enough passphrase\n",
+        env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Created admin ops@studio.test." in result.stdout
+    user = db_session.scalar(sa.select(User).where(User.email == "ops@studio.test"))
+    assert user.role == "admin"
+    login(app.test_client(), user, "a long enough passphrase")
+
+
+def test_create_user_explains_a_bad_password(db_url, tmp_path, app):
+    env = cli_env(app_config(db_url, tmp_path))
+    result = subprocess.run(
+        [PROOFDESK, "create-user", "--role", "designer", "--email", "d@studio.test",
+         "--name", "D", "--password-stdin"], input="short\n", env=env, capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Use at least 8 characters." in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
+    """What `make run` does on a fresh machine: migrate the embedded default, then serve."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    env.update(PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"),
+               PROOFDESK_HOME=str(tmp_path))
+    subprocess.run([ALEMBIC, "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    assert (tmp_path / "instance" / "proofdesk.sqlite3").exists()
+    proc = subprocess.Popen([PROOFDESK, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        output = ""
+        deadline = time.monotonic() + 60
+        link = None
+        while time.monotonic() < deadline and link is None:
+            line = proc.stdout.readline()
+            output += line
+            match = re.search(rf"http://127\.0\.0\.1:{port}/setup/[\w-]+", line)
+            link = match.group(0) if match else None
+        assert link, output
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    assert "There is no admin yet" in r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not answer: " + output)
+        with urllib.request.urlopen(link, timeout=5) as response:
+            assert "Create the first admin" in response.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == 0
