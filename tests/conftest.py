@@ -207,7 +207,8 @@ class Factory:
     def _proof(self, designer: User, customer: Customer, title: str, data: bytes | None,
                filename: str) -> Proof:
         proof = proofs.create_proof(
-            self.session, storage=self.app.extensions["storage"], designer=designer, customer_id=customer.id,
+            self.session, storage=self.app.extensions["storage"], designer=designer,
+            customer_id=customer.id,
             title=title, message=None, due_date=None,
             upload=proofs.Upload(stream=io.BytesIO(data or png_bytes()), filename=filename),
             limits=proofs.Limits.from_config(self.app.config), ip="127.0.0.1")

@@ -29,7 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from proofdesk.accounts.views import bp as accounts, register_login
+    from proofdesk.accounts.views import bp as accounts
+    from proofdesk.accounts.views import register_login
     from proofdesk.admin.views import bp as admin
     from proofdesk.customers.views import bp as customers
     from proofdesk.proofs.views import bp as proofs

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
 
 CHUNK = 256 * 1024
+log = logging.getLogger(__name__)
 
 
 class Storage(Protocol):
+    """Files by key ("versions/<id>/original.pdf"). A missing key raises FileNotFoundError
+    and a key that could leave the store ("../x", "/x", "a//b") raises ValueError, alike in
+    every backend."""
+
+
     def save(self, key: str, source: IO[bytes], content_type: str) -> None: ...
     def stream(self, key: str) -> Iterator[bytes]: ...
     def read(self, key: str) -> bytes: ...
@@ -22,13 +30,43 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def check_key(key: str) -> str:
+    """Keys are relative paths of plain names, so they mean one place in every backend."""
+    # An empty name also catches "", "/x", "a//b" and "a/".
+    if "\\" in key or "\0" in key or any(name in {"", ".", ".."} for name in key.split("/")):
+        raise ValueError(f"not a storage key: {key!r}")
+    return key
+
+
+class Chunks:
+    """The chunks of an open file, closed once read to the end or when close() is called (as
+    WSGI servers do), even if never read: a generator's close() would not run its cleanup."""
+
+    def __init__(self, chunks: Iterator[bytes], close: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._close = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._close()
+
+
 class LocalStorage:
     def __init__(self, root: str) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = (self.root / check_key(key)).resolve()
         if not path.is_relative_to(self.root):
             raise ValueError("storage key escapes the upload folder")
         return path
@@ -48,9 +86,8 @@ class LocalStorage:
             raise
 
     def stream(self, key: str) -> Iterator[bytes]:
-        with self._path(key).open("rb") as fh:
-            while chunk := fh.read(CHUNK):
-                yield chunk
+        fh = self._path(key).open("rb")  # opened now, so a missing file raises here
+        return Chunks(iter(lambda: fh.read(CHUNK), b""), fh.close)
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -72,41 +109,70 @@ class S3Storage:
         self.client = client
 
     def _key(self, key: str) -> str:
-        return self.prefix + key
+        return self.prefix + check_key(key)
 
     def save(self, key: str, source: IO[bytes], content_type: str) -> None:
+        # upload_fileobj closes the stream it is given; the caller may still need it.
         self.client.upload_fileobj(
-            source, self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
+            _KeptOpen(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
         )
 
+    def _get(self, key: str) -> Any:
+        with _missing_as_file_not_found(key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+
     def stream(self, key: str) -> Iterator[bytes]:
-        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK)
-        finally:
-            body.close()
+        body = self._get(key)
+        return Chunks(body.iter_chunks(CHUNK), body.close)
 
     def read(self, key: str) -> bytes:
-        data: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        body = self._get(key)
+        try:
+            data: bytes = body.read()
+        finally:
+            body.close()
         return data
 
     def size(self, key: str) -> int:
-        head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        with _missing_as_file_not_found(key):
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         return int(head["ContentLength"])
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
+            self.size(key)
+        except FileNotFoundError:
+            return False
         return True
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+class _KeptOpen:
+    """A stream whose close() does nothing; everything else goes to the real stream."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def close(self) -> None:
+        pass
+
+
+@contextmanager
+def _missing_as_file_not_found(key: str) -> Iterator[None]:
+    """S3's "no such key" (a bare 404 on HEAD, NoSuchKey on GET) as FileNotFoundError."""
+    from botocore.exceptions import ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            raise FileNotFoundError(f"no such file in storage: {key}") from exc
+        raise
 
 
 def make_storage(config: dict[str, Any]) -> Storage:
@@ -135,9 +201,13 @@ def get_storage() -> Storage:
     return storage
 
 
-# Files written during a database transaction are removed again if it rolls back, so a
-# failed upload leaves neither a row pointing at a missing file nor a stray file.
+# Files written during a database transaction are removed again unless it commits, so a
+# failed upload leaves neither a row pointing at a missing file nor a stray file. "Unless it
+# commits" is more than a rollback: a request that fails with an unexpected error only closes
+# its session, which ends the transaction without an after_rollback event.
 def track_new_file(session: Any, storage: Storage, key: str) -> None:
+    if not session.in_transaction():  # a transaction to end, even if no query ran yet
+        session.begin()
     session.info.setdefault("new_files", []).append((storage, key))
 
 
@@ -150,9 +220,19 @@ def _delete_new_files(session: Any) -> None:
         try:
             storage.delete(key)
         except Exception:  # noqa: BLE001 - best effort; the row is gone either way
-            import logging
+            log.warning("could not remove %s after a failed transaction", key, exc_info=True)
 
-            logging.getLogger(__name__).warning("could not remove %s after a rollback", key)
+
+def _after_rollback(session: Any) -> None:
+    # Rolling back a savepoint undoes only part of the work, and the rest may still commit
+    # rows that point at these files; the end of the outer transaction decides.
+    if not session.in_nested_transaction():
+        _delete_new_files(session)
+
+
+def _after_transaction_end(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # not a flush or a savepoint; after_commit already ran
+        _delete_new_files(session)
 
 
 def _register_session_events() -> None:
@@ -160,7 +240,8 @@ def _register_session_events() -> None:
     from sqlalchemy.orm import Session
 
     event.listen(Session, "after_commit", _forget_new_files)
-    event.listen(Session, "after_rollback", _delete_new_files)
+    event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 _register_session_events()

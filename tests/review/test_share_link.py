@@ -76,9 +76,10 @@ def test_request_changes_needs_a_comment_and_a_name(app, client, factory, db_ses
 
 def test_decision_belongs_to_one_version_and_old_versions_cannot_be_approved(
         app, client, factory, db_session):
-    from tests.proofs.test_views import post_multipart
     from io import BytesIO
+
     from tests.conftest import csrf_token, png_bytes
+    from tests.proofs.test_views import post_multipart
 
     designer = factory.user()
     proof = factory.proof(designer)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from proofdesk.passwords import MAX_LENGTH
 
-ROLE_CHOICES = [("designer", "Designer"), ("admin", "Admin")]
+# SelectChoice, not (value, label) tuples: WTForms 3.3 deprecates tuples given to SelectField.
+ROLE_CHOICES = [SelectChoice("designer", "Designer"), SelectChoice("admin", "Admin")]
 
 
 class LoginForm(FlaskForm):

@@ -12,7 +12,7 @@ from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.pagination import page_arg
-from proofdesk.proofs import serving, services
+from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.forms import ProofForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof

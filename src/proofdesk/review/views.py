@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError

@@ -20,10 +20,10 @@
         text.textContent = pct < 100 ? pct + "% uploaded" : "Uploaded; preparing the preview…";
       });
       xhr.addEventListener("load", function () {
-        if (xhr.responseURL && xhr.responseURL.split("#")[0] !== (form.action || window.location.href)) {
-          window.location.assign(xhr.responseURL);
-          return;
-        }
+        // The request followed the redirect and already fetched the next page, taking its
+        // one-time message ("Proof uploaded…"). Show that page as it came: loading it again
+        // would lose the message.
+        if (xhr.responseURL) window.history.replaceState(null, "", xhr.responseURL);
         document.open();
         document.write(xhr.responseText);
         document.close();

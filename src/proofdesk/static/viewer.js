@@ -13,6 +13,8 @@
       img.style.transform = "translate(" + pan.x + "px," + pan.y + "px) scale(" + zoom + ")";
     });
     if (label) label.textContent = Math.round(zoom * 100) + "%";
+    // Only a zoomed page takes touch drags for panning; at 100% a swipe scrolls the page.
+    viewer.classList.toggle("zoomed", zoom > 1);
   }
 
   function setZoom(value) { zoom = Math.min(8, Math.max(1, value)); apply(); }
@@ -56,12 +58,13 @@
       if (!viewer.querySelector("[data-pending]")) return;
       fetch(statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
         viewer.querySelectorAll("[data-pending]").forEach(function (placeholder) {
-          var figure = placeholder.closest(".page");
+          var figure = placeholder.closest(".viewer-page");
           var number = parseInt(figure.getAttribute("data-page"), 10);
           if (number <= s.pages_rendered) {
             var img = document.createElement("img");
             img.src = figure.getAttribute("data-src");
-            img.alt = "Page " + number;
+            img.alt = "Page " + number + " of " + viewer.getAttribute("data-page-count") + ", version " +
+              viewer.getAttribute("data-version");
             img.draggable = false;
             placeholder.replaceWith(img);
             apply();
