@@ -32,12 +32,16 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.accounts.views import bp as accounts
     from proofdesk.accounts.views import register_login
     from proofdesk.admin.views import bp as admin
+    from proofdesk.customers.login_views import bp as customer_login
     from proofdesk.customers.views import bp as customers
+    from proofdesk.portal.auth_views import bp as portal_auth
+    from proofdesk.portal.views import bp as portal
     from proofdesk.proofs.views import bp as proofs
     from proofdesk.review.views import bp as review
 
     register_login(app)
-    for blueprint in (accounts, admin, customers, proofs, review):
+    for blueprint in (accounts, admin, customers, customer_login, proofs, review, portal_auth,
+                      portal):
         app.register_blueprint(blueprint)
 
     @app.get("/")

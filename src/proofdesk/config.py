@@ -104,4 +104,34 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", env.get("SESSION_MAX_HOURS"), 24 * 7),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        **_mail_settings(env, environment, instance, base_url),
+    }
+
+
+def _mail_settings(env: dict[str, str], environment: str, instance: Path,
+                   base_url: str) -> dict[str, Any]:
+    security = env.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+    if security not in {"starttls", "ssl", "none"}:
+        raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
+    host = (env.get("SMTP_HOST") or "").strip()
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    mailbox = env.get("MAIL_MAILBOX_DIR")
+    if mailbox is None:
+        mailbox = str(instance / "mailbox") if environment == "development" else ""
+    domain = base_url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+    return {
+        "SMTP_HOST": host,
+        "SMTP_PORT": _int("SMTP_PORT", env.get("SMTP_PORT"), default_port),
+        "SMTP_SECURITY": security,
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": env.get("SMTP_FROM") or f"proofdesk@{domain}",
+        "SMTP_FROM_NAME": env.get("SMTP_FROM_NAME", "Proofdesk"),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 30),
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE") or None,
+        "MAIL_MAILBOX_DIR": mailbox,
+        "CUSTOMER_INVITE_HOURS": _int("CUSTOMER_INVITE_HOURS",
+                                      env.get("CUSTOMER_INVITE_HOURS"), 72),
+        "CUSTOMER_RESET_MINUTES": _int("CUSTOMER_RESET_MINUTES",
+                                       env.get("CUSTOMER_RESET_MINUTES"), 60),
     }

@@ -1,12 +1,20 @@
 """Every model, imported once so that metadata (and Alembic) sees all tables."""
 
 from proofdesk.accounts.models import SetupToken, User, UserSession
-from proofdesk.customers.models import Customer
+from proofdesk.customers.models import (
+                                        Customer,
+                                        CustomerCredential,
+                                        CustomerInvite,
+                                        CustomerPasswordReset,
+                                        CustomerSession,
+)
 from proofdesk.db import Base
+from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion
 from proofdesk.review.models import Comment, Decision, ShareLink
 
 __all__ = [
-    "Activity", "Base", "Comment", "Customer", "Decision", "Proof", "ProofPage",
-    "ProofVersion", "SetupToken", "ShareLink", "User", "UserSession",
+    "Activity", "Base", "Comment", "Customer", "CustomerCredential", "CustomerInvite",
+    "CustomerNotification", "CustomerPasswordReset", "CustomerSession", "Decision", "Proof",
+    "ProofPage", "ProofVersion", "SetupToken", "ShareLink", "User", "UserSession",
 ]

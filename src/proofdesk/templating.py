@@ -34,3 +34,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(filesize)
     app.add_template_filter(activity_label, "activity_label")
     app.jinja_env.globals["today"] = dt.date.today
+
+    from proofdesk.portal.session import current_customer
+
+    app.jinja_env.globals["portal_customer"] = current_customer

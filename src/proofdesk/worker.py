@@ -1,4 +1,4 @@
-"""The worker: renders the remaining pages of new versions (and, later, sends mail)."""
+"""The worker: sends queued mail and renders the remaining pages of new versions."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from proofdesk.proofs.services import RenderFailed, claim_render_job, render_remaining_pages
+from proofdesk.notifications.tasks import send_due
+from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages
 from proofdesk.storage import get_storage
 
 log = logging.getLogger(__name__)
 
 
 def render_one(app: Flask) -> bool:
-    """Render one version's pages; True if there was work."""
+    """Render a few pages of one version; True if there was work."""
     session = app.extensions["db_sessionmaker"]()
     try:
         version = claim_render_job(session)
@@ -24,7 +25,7 @@ def render_one(app: Flask) -> bool:
             return False
         log.info("rendering %s pages of version %s", version.page_count, version.id)
         try:
-            render_remaining_pages(session, storage=get_storage(), version=version)
+            render_next_pages(session, storage=get_storage(), version=version)
         except RenderFailed as exc:
             log.warning("version %s failed to render: %s", version.id, exc)
         return True
@@ -32,15 +33,18 @@ def render_one(app: Flask) -> bool:
         session.close()
 
 
-TASKS: list[Callable[[Flask], bool]] = [render_one]
+TASKS: list[Callable[[Flask], bool]] = [send_due, render_one]
 
 
 def run_once(app: Flask) -> int:
     """Run every task until none has work left; the number of jobs done."""
     done = 0
     with app.app_context():
-        while any(task(app) for task in TASKS):
-            done += 1
+        while True:
+            worked = [task(app) for task in TASKS]  # every task gets a turn each round
+            if not any(worked):
+                break
+            done += sum(worked)
     return done
 
 

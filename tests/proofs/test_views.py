@@ -141,7 +141,8 @@ def test_new_version_supersedes_the_old_one_and_resets_status(app, client, facto
     assert (proof.current_version, proof.status) == (2, "awaiting_review")
     page = client.get(f"/proofs/{proof.id}/v/1").get_data(as_text=True)
     assert "version 1, which is superseded" in page
-    assert client.get(f"/proofs/{proof.id}/v/1/pages/1").status_code == 200
+    with client.get(f"/proofs/{proof.id}/v/1/pages/1") as image:
+        assert image.status_code == 200
     assert "Superseded" in client.get(f"/proofs/{proof.id}").get_data(as_text=True)
 
 

@@ -36,7 +36,8 @@ def test_share_link_shows_the_proof_without_login(app, client, factory, db_sessi
     assert response.status_code == 200 and "Window vinyl" in page
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Robots-Tag"].startswith("noindex")
-    assert visitor.get(f"{path}/v/1/pages/1").mimetype == "image/jpeg"
+    with visitor.get(f"{path}/v/1/pages/1") as image:
+        assert image.mimetype == "image/jpeg"
     # Only a hash of the token is stored.
     token = path.rsplit("/", 1)[1]
     assert len(token) >= 43

@@ -19,6 +19,14 @@ from proofdesk.web import client_ip
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.get("/customers")
+@admin_required
+def customers() -> str:
+    from proofdesk.customers.views import listing
+
+    return listing(with_readiness=True)
+
+
 @bp.get("/users")
 @admin_required
 def users() -> str:

@@ -67,3 +67,34 @@ def search_customers(
         ))
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
+
+
+def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
+    """What the operator needs before retiring share links: customers without a login, and
+    how much the links are still used."""
+    import datetime as dt
+
+    from proofdesk.customers.models import CustomerCredential
+    from proofdesk.db import utcnow
+    from proofdesk.proofs.models import Activity
+
+    total = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    with_login = session.scalar(sa.select(sa.func.count()).select_from(CustomerCredential)
+                                .where(CustomerCredential.disabled_at.is_(None))) or 0
+    views = session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
+        Activity.kind == "share_link.viewed",
+        Activity.at > utcnow() - dt.timedelta(days=days))) or 0
+    return {"customers": total, "with_login": with_login, "without_login": total - with_login,
+            "link_views": views, "days": days}
+
+
+def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
+    from proofdesk.notifications.models import CustomerNotification
+
+    rows = session.execute(sa.select(CustomerNotification.status, sa.func.count())
+                           .where(CustomerNotification.batch_id == batch_id)
+                           .group_by(CustomerNotification.status)).all()
+    counts = {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
+    counts.update({status: n for status, n in rows})
+    counts["total"] = sum(counts.values())
+    return counts

@@ -6,26 +6,38 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from proofdesk.customers import services
+from proofdesk.customers import auth, services
 from proofdesk.customers.forms import CustomerForm
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.pagination import page_arg
+from proofdesk.portal.session import login_enabled
 from proofdesk.proofs.services import list_proofs
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
+def listing(*, with_readiness: bool) -> str:
+    """The customer list with each one's login state (and, for Admin → Customers, the
+    readiness summary for retiring share links)."""
+    session = get_session()
+    query = request.args.get("q", "")[:200]
+    page = page_arg()
+    rows, has_more = services.search_customers(session, query=query, page=page)
+    invited = auth.open_invite_customer_ids(session, [c.id for c in rows])
+    states = {c.id: auth.credential_state(c, invited) for c in rows}
+    return render_template(
+        "customers/index.html", customers=rows, q=query, page=page, has_more=has_more,
+        states=states, login_enabled=login_enabled(),
+        readiness=services.readiness(session) if with_readiness else None)
+
+
 @bp.get("")
 @login_required
 def index() -> str:
-    query = request.args.get("q", "")[:200]
-    page = page_arg()
-    rows, has_more = services.search_customers(get_session(), query=query, page=page)
-    return render_template("customers/index.html", customers=rows, q=query, page=page,
-                           has_more=has_more)
+    return listing(with_readiness=False)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -65,10 +77,12 @@ def _customer_or_404(customer_id: int) -> Customer:
 def show(customer_id: int) -> str:
     customer = _customer_or_404(customer_id)
     page = page_arg()
-    proofs, has_more = list_proofs(get_session(), viewer=current_user, customer_id=customer.id,
+    session = get_session()
+    proofs, has_more = list_proofs(session, viewer=current_user, customer_id=customer.id,
                                    page=page)
+    state = auth.credential_state(customer, auth.open_invite_customer_ids(session, [customer.id]))
     return render_template("customers/show.html", customer=customer, proofs=proofs, page=page,
-                           has_more=has_more)
+                           has_more=has_more, state=state, login_enabled=login_enabled())
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])

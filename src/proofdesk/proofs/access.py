@@ -6,18 +6,24 @@ from flask import abort
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
 from proofdesk.proofs.models import Proof
 from proofdesk.review.models import ShareLink
 
-Viewer = User | ShareLink
+Viewer = User | ShareLink | Customer
 
 
 def can_see(viewer: Viewer | None, proof: Proof) -> bool:
-    """Admins see every proof, a designer their own, a share link the proof it was made for."""
+    """Admins see every proof, a designer their own, a share link the proof it was made for,
+    a logged-in customer the proofs made for them."""
     if isinstance(viewer, User):
         return viewer.active and (viewer.is_admin or proof.designer_id == viewer.id)
     if isinstance(viewer, ShareLink):
         return viewer.revoked_at is None and viewer.proof_id == proof.id
+    if isinstance(viewer, Customer):
+        credential = viewer.credential
+        return credential is not None and credential.disabled_at is None \
+            and proof.customer_id == viewer.id
     return False
 
 

@@ -112,7 +112,10 @@ class Activity(Base):
     """Something that happened: on a proof, or to an account. Never holds a secret."""
 
     __tablename__ = "activities"
-    __table_args__ = (sa.Index("ix_activities_proof_at", "proof_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_activities_proof_at", "proof_id", "at"),
+        sa.Index("ix_activities_kind_at", "kind", "at"),
+    )
 
     id: Mapped[intpk]
     at: Mapped[created_at]

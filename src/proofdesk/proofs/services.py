@@ -198,26 +198,26 @@ def claim_render_job(session: Session) -> ProofVersion | None:
     return session.get(ProofVersion, candidate)
 
 
-def render_remaining_pages(session: Session, *, storage: Storage, version: ProofVersion) -> None:
-    """Render the pages not yet rendered, a few at a time, committing as it goes."""
+def render_next_pages(session: Session, *, storage: Storage, version: ProofVersion,
+                      batch: int = RENDER_BATCH) -> None:
+    """Render the next few pages and give the version back to the queue if pages remain,
+    so that one long PDF does not hold up other work."""
     data = storage.read(version.file_key)
     prefix = version.file_key.rsplit("/", 1)[0]
+    start = version.pages_rendered + 1
+    stop = min(version.page_count, start + batch - 1)
     try:
-        while version.pages_rendered < version.page_count:
-            start = version.pages_rendered + 1
-            stop = min(version.page_count, start + RENDER_BATCH - 1)
-            for page in files.render_pdf_pages(data, range(start, stop + 1)):
-                _store_page(session, storage, version, prefix, page)
-            version.pages_rendered = stop
-            version.render_claimed_until = utcnow() + RENDER_LEASE
-            session.commit()
+        for page in files.render_pdf_pages(data, range(start, stop + 1)):
+            _store_page(session, storage, version, prefix, page)
     except Exception as exc:  # noqa: BLE001 - a bad page must not stop the worker
         session.rollback()
         version.render_status = "failed"
-        version.render_error = f"Page {version.pages_rendered + 1} could not be rendered."[:500]
+        version.render_error = f"Page {start} could not be rendered."
+        version.render_claimed_until = None
         session.commit()
         raise RenderFailed(str(exc)) from exc
-    version.render_status = "done"
+    version.pages_rendered = stop
+    version.render_status = "done" if stop >= version.page_count else "pending"
     version.render_claimed_until = None
     session.commit()
 

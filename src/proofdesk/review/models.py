@@ -43,6 +43,9 @@ class Comment(Base):
     author_user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    author_customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="SET NULL")
+    )
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[created_at]
 
@@ -66,6 +69,10 @@ class Decision(Base):
     )
     decision: Mapped[str] = mapped_column(sa.String(20))
     reviewer_name: Mapped[str200]
+    # Set when a logged-in customer decided: the decision is theirs, not a typed name.
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="SET NULL")
+    )
     comment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("comments.id", ondelete="SET NULL")
     )

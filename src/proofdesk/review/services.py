@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Activity, Proof, ProofVersion
@@ -70,9 +71,9 @@ def find_share_link(session: Session, token: str) -> ShareLink | None:
     )
 
 
-def record_link_view(session: Session, *, link: ShareLink, ip: str | None) -> None:
+def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None:
     activity.record(session, kind="share_link.viewed", actor="Share-link visitor", ip=ip,
-                    proof_id=link.proof_id)
+                    proof_id=proof_id)
 
 
 def _clean_name(name: str | None) -> str:
@@ -95,11 +96,13 @@ def _clean_body(body: str | None, *, required_message: str) -> str:
 
 def add_comment(
     session: Session, *, proof: Proof, version: ProofVersion, author_name: str | None,
-    body: str | None, user: User | None = None, ip: str | None,
+    body: str | None, user: User | None = None, customer: Customer | None = None,
+    ip: str | None,
 ) -> Comment:
-    name = user.name if user else _clean_name(author_name)
+    name = user.name if user else customer.name if customer else _clean_name(author_name)
     comment = Comment(proof_id=proof.id, version_id=version.id, author_name=name,
                       author_user_id=user.id if user else None,
+                      author_customer_id=customer.id if customer else None,
                       body=_clean_body(body, required_message="Write a comment first."))
     session.add(comment)
     proof.last_activity_at = utcnow()
@@ -111,6 +114,7 @@ def add_comment(
 def decide(
     session: Session, *, proof: Proof, version: ProofVersion, decision: str,
     reviewer_name: str | None, comment: str | None, ip: str | None, user_agent: str | None,
+    customer: Customer | None = None,
 ) -> Decision:
     """Approve or request changes on the current version."""
     if decision not in DECISIONS:
@@ -118,16 +122,17 @@ def decide(
     if version.number != proof.current_version:
         raise ServiceError(f"Version {version.number} has been replaced by version "
                            f"{proof.current_version}; review the newest version.")
-    name = _clean_name(reviewer_name)
+    name = customer.name if customer else _clean_name(reviewer_name)
     comment_row = None
     if decision == "changes_requested" or (comment or "").strip():
         comment_row = add_comment(session, proof=proof, version=version, author_name=name,
                                   body=_clean_body(comment, required_message=(
                                       "Say what should change, so the designer can fix it.")),
-                                  ip=ip)
+                                  customer=customer, ip=ip)
         session.flush()
     row = Decision(proof_id=proof.id, version_id=version.id, decision=decision,
-                   reviewer_name=name, comment_id=comment_row.id if comment_row else None,
+                   reviewer_name=name, customer_id=customer.id if customer else None,
+                   comment_id=comment_row.id if comment_row else None,
                    ip=ip, user_agent=(user_agent or "")[:300])
     session.add(row)
     proof.status = decision

@@ -10,7 +10,7 @@ from flask import url_for
 
 @dataclass(frozen=True)
 class ReviewUrls:
-    prefix: str  # "proofs" for staff, "review" for a share link
+    prefix: str  # "proofs" for staff, "review" for a share link, "portal" for a customer
     args: dict[str, Any] = field(default_factory=dict)
 
     def _url(self, name: str, **kwargs: Any) -> str:
@@ -33,3 +33,9 @@ class ReviewUrls:
 
     def comment(self) -> str:
         return self._url("comment")
+
+    def decision(self) -> str:
+        return self._url("decision")
+
+    def show(self) -> str:
+        return self._url("show")

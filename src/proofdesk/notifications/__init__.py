@@ -1,0 +1,1 @@
+"""Email to customers: the `customer_notifications` outbox and the worker task that sends it."""

@@ -1,0 +1,98 @@
+"""The outbox: queue a notification, claim due ones atomically, record each outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from proofdesk.customers.models import Customer
+from proofdesk.db import utcnow
+from proofdesk.mail import SendError, message_id_for
+from proofdesk.notifications.models import CustomerNotification
+
+LEASE = dt.timedelta(minutes=2)
+BACKOFF = (dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
+           dt.timedelta(minutes=30), dt.timedelta(hours=2))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+def queue(
+    session: Session, *, kind: str, customer: Customer, subject: str, base_url: str,
+    proof_id: int | None = None, version_number: int | None = None,
+    designer_id: int | None = None, invite_id: int | None = None, reset_id: int | None = None,
+    batch_id: str | None = None, custom_message: str | None = None,
+) -> CustomerNotification:
+    """Add a notification to the outbox, in the caller's transaction."""
+    now = utcnow()
+    note = CustomerNotification(
+        kind=kind, customer_id=customer.id, to_address=customer.email, subject=subject[:300],
+        proof_id=proof_id, version_number=version_number, designer_id=designer_id,
+        invite_id=invite_id, reset_id=reset_id, batch_id=batch_id,
+        custom_message=custom_message, status="queued", attempts=0, next_attempt_at=now,
+        message_id=message_id_for(base_url), created_at=now, updated_at=now)
+    session.add(note)
+    return note
+
+
+def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    n = CustomerNotification
+    return sa.or_(sa.and_(n.status == "queued", n.next_attempt_at <= now),
+                  sa.and_(n.status == "sending", n.claimed_until < now))
+
+
+def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE) -> list[int]:
+    """Take up to `limit` due rows for this worker; a row is held by one worker at a time."""
+    n = CustomerNotification
+    now = utcnow()
+    values = {"status": "sending", "claimed_until": now + lease, "attempts": n.attempts + 1,
+              "updated_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        picked = (sa.select(n.id).where(_due(now)).order_by(n.next_attempt_at, n.id)
+                  .limit(limit).with_for_update(skip_locked=True))
+        ids = list(session.scalars(
+            sa.update(n).where(n.id.in_(picked.scalar_subquery())).values(**values)
+            .returning(n.id)))
+    else:
+        ids = []
+        for candidate in session.scalars(sa.select(n.id).where(_due(now))
+                                         .order_by(n.next_attempt_at, n.id).limit(limit)):
+            result = session.execute(sa.update(n).where(n.id == candidate, _due(now))
+                                     .values(**values))
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                ids.append(candidate)
+    session.commit()
+    return ids
+
+
+def mark_sent(session: Session, note: CustomerNotification, *, reply: str, mailer: str) -> None:
+    now = utcnow()
+    note.status, note.sent_at, note.updated_at = "sent", now, now
+    note.smtp_reply, note.mailer, note.claimed_until, note.last_error = reply[:1000], mailer, \
+        None, None
+
+
+def mark_not_sent(session: Session, note: CustomerNotification, *, error: SendError,
+                  mailer: str) -> None:
+    """Retry later with backoff, or fail for good (5xx, or out of attempts)."""
+    now = utcnow()
+    note.last_error = f"{error.label}: {error.reply}"[:1000]
+    note.smtp_reply = error.reply[:1000]
+    note.mailer, note.claimed_until, note.updated_at = mailer, None, now
+    if error.permanent or note.attempts >= MAX_ATTEMPTS:
+        note.status = "failed"
+    else:
+        note.status = "queued"
+        note.next_attempt_at = now + BACKOFF[min(note.attempts, len(BACKOFF)) - 1]
+
+
+def cancel(note: CustomerNotification, reason: str) -> None:
+    note.status, note.last_error, note.claimed_until, note.updated_at = "failed", reason, None, \
+        utcnow()
+
+
+def retry(session: Session, note: CustomerNotification) -> None:
+    if note.status != "failed":
+        return
+    note.status, note.next_attempt_at, note.updated_at = "queued", utcnow(), utcnow()

@@ -1,0 +1,168 @@
+"""Customer login, logout, invites, forgotten and changed passwords (behind the flag)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from proofdesk.accounts.forms import ChangePasswordForm, LoginForm
+from proofdesk.accounts.views import safe_next
+from proofdesk.customers import auth
+from proofdesk.customers.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.db import get_session
+from proofdesk.errors import ServiceError
+from proofdesk.forms import apply_error
+from proofdesk.portal import session as portal_session
+from proofdesk.portal.forms import ForgotPasswordForm, SetPasswordForm
+from proofdesk.web import client_ip, limiter
+
+bp = Blueprint("portal_auth", __name__, url_prefix="/portal")
+
+LIMIT = "10 per 5 minutes"
+TOKEN_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+@bp.before_request
+def _only_when_enabled() -> None:
+    if not portal_session.login_enabled():
+        abort(404)
+
+
+def _failed() -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _account_key() -> str:
+    return "customer-login:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _email_key() -> str:
+    return "customer-forgot:" + (request.form.get("email") or "").strip().lower()[:320]
+
+
+def _settings() -> auth.TokenSettings:
+    return auth.TokenSettings.from_config(current_app.config)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LIMIT, methods=["POST"], deduct_when=lambda r: _failed())
+@limiter.limit(LIMIT, methods=["POST"], key_func=_account_key, deduct_when=lambda r: _failed())
+def login() -> str | Response:
+    target = safe_next(request.args.get("next"), url_for("portal.index"))
+    if portal_session.current_customer() is not None:
+        return redirect(target)
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        customer = auth.authenticate(session, email=form.email.data, password=form.password.data)
+        if customer is None:
+            g.login_failed = True
+            form.password.errors.append("Email or password is not right.")
+        else:
+            token = auth.start_session(session, customer=customer, ip=client_ip(),
+                                       user_agent=request.user_agent.string)
+            session.commit()
+            portal_session.log_in(customer, token)
+            return redirect(target)
+    return render_template("portal/login.html", form=form), 200, TOKEN_PAGE_HEADERS
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    token = portal_session.current_token()
+    if token:
+        session = get_session()
+        auth.end_session(session, token=token)
+        session.commit()
+    portal_session.log_out()
+    flash("You are logged out.", "info")
+    return redirect(url_for("portal_auth.login"))
+
+
+SENT = ("If an account exists for that email address, we have sent it a link to choose a new "
+        "password. The link works for {minutes} minutes.")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"], key_func=_email_key)
+def forgot() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        auth.request_password_reset(session, email=form.email.data, settings=_settings(),
+                                    ip=client_ip())
+        session.commit()
+        flash(SENT.format(minutes=current_app.config["CUSTOMER_RESET_MINUTES"]), "info")
+        return redirect(url_for("portal_auth.login"))
+    return render_template("portal/forgot.html", form=form)
+
+
+def _token_page(token: str, model: type[CustomerInvite] | type[CustomerPasswordReset],
+                template: str) -> str | Response | tuple[str, int, dict[str, str]]:
+    session = get_session()
+    form = SetPasswordForm()
+    if not auth.token_is_live(session, model, token):
+        return render_template("portal/link_invalid.html"), 404, TOKEN_PAGE_HEADERS
+    if form.validate_on_submit():
+        redeem = auth.accept_invite if model is CustomerInvite else auth.reset_password
+        try:
+            customer = redeem(session, token=token, password=form.password.data, ip=client_ip())
+        except ServiceError as exc:
+            session.rollback()
+            if exc.field is None:
+                return render_template("portal/link_invalid.html"), 404, TOKEN_PAGE_HEADERS
+            apply_error(form, exc)
+        else:
+            login_token = auth.start_session(session, customer=customer, ip=client_ip(),
+                                             user_agent=request.user_agent.string)
+            session.commit()
+            portal_session.log_in(customer, login_token)
+            flash("Your password is set. Welcome!" if model is CustomerInvite
+                  else "Your password is changed.", "success")
+            return redirect(url_for("portal.index"))
+    return render_template(template, form=form), 200, TOKEN_PAGE_HEADERS
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def invite(token: str) -> str | Response | tuple[str, int, dict[str, str]]:
+    return _token_page(token, CustomerInvite, "portal/set_password.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def reset(token: str) -> str | Response | tuple[str, int, dict[str, str]]:
+    return _token_page(token, CustomerPasswordReset, "portal/reset_password.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@portal_session.customer_required
+def change_password() -> str | Response:
+    customer = portal_session.current_customer()
+    assert customer is not None
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            auth.change_password(session, customer=customer, current=form.current_password.data,
+                                 new=form.new_password.data,
+                                 keep_token=portal_session.current_token() or "", ip=client_ip())
+        except ServiceError as exc:
+            session.rollback()
+            apply_error(form, exc)
+        else:
+            session.commit()
+            flash("Your password is changed. Other sessions have been logged out.", "success")
+            return redirect(url_for("portal.index"))
+    return render_template("portal/password.html", form=form)

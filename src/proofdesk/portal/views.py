@@ -1,0 +1,106 @@
+"""The portal: a logged-in customer's proofs, and the review screen as that customer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from werkzeug.wrappers import Response
+
+from proofdesk.customers.models import Customer
+from proofdesk.db import get_session
+from proofdesk.pagination import page_arg
+from proofdesk.portal import services
+from proofdesk.portal.session import current_customer, customer_required, login_enabled
+from proofdesk.proofs import serving
+from proofdesk.proofs.access import proof_or_404
+from proofdesk.proofs.models import Proof
+from proofdesk.review import screen
+from proofdesk.review.urls import ReviewUrls
+from proofdesk.web import limiter
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+@bp.before_request
+def _only_when_enabled() -> None:
+    if not login_enabled():
+        abort(404)
+
+
+def _me() -> Customer:
+    customer = current_customer()
+    assert customer is not None
+    return customer
+
+
+def _proof(proof_id: int) -> Proof:
+    return proof_or_404(get_session(), viewer=_me(), proof_id=proof_id)
+
+
+def _urls(proof: Proof) -> ReviewUrls:
+    return ReviewUrls("portal", {"proof_id": proof.id})
+
+
+@bp.get("")
+@customer_required
+def index() -> str:
+    page = page_arg()
+    proofs, has_more = services.customer_proofs(get_session(), customer=_me(), page=page)
+    return render_template("portal/index.html", proofs=proofs, page=page, has_more=has_more,
+                           customer=_me())
+
+
+@bp.get("/proofs/<int:proof_id>")
+@customer_required
+def show(proof_id: int) -> tuple[str, int]:
+    # Endpoint names here match ReviewUrls, so the review screen links the same way everywhere.
+    found = _proof(proof_id)
+    return screen.page(found, None, urls=_urls(found), reviewer=_me())
+
+
+@bp.get("/proofs/<int:proof_id>/v/<int:number>")
+@customer_required
+def version(proof_id: int, number: int) -> tuple[str, int]:
+    found = _proof(proof_id)
+    return screen.page(found, number, urls=_urls(found), reviewer=_me())
+
+
+@bp.post("/proofs/<int:proof_id>/comments")
+@customer_required
+@limiter.limit("30 per minute")
+def comment(proof_id: int) -> Response | tuple[str, int]:
+    found = _proof(proof_id)
+    return screen.comment(found, urls=_urls(found), reviewer=_me())
+
+
+@bp.post("/proofs/<int:proof_id>/decision")
+@customer_required
+@limiter.limit("30 per minute")
+def decision(proof_id: int) -> Response | tuple[str, int]:
+    found = _proof(proof_id)
+    return screen.decision(found, urls=_urls(found), reviewer=_me())
+
+
+@bp.get("/proofs/<int:proof_id>/v/<int:number>/pages/<int:page>")
+@customer_required
+def page_image(proof_id: int, number: int, page: int) -> Response:
+    return serving.send_page(serving.version_or_404(get_session(), _proof(proof_id), number),
+                             page, thumb=False)
+
+
+@bp.get("/proofs/<int:proof_id>/v/<int:number>/thumbs/<int:page>")
+@customer_required
+def page_thumb(proof_id: int, number: int, page: int) -> Response:
+    return serving.send_page(serving.version_or_404(get_session(), _proof(proof_id), number),
+                             page, thumb=True)
+
+
+@bp.get("/proofs/<int:proof_id>/v/<int:number>/file")
+@customer_required
+def original(proof_id: int, number: int) -> Response:
+    return serving.send_original(serving.version_or_404(get_session(), _proof(proof_id), number))
+
+
+@bp.get("/proofs/<int:proof_id>/v/<int:number>/status")
+@customer_required
+def render_status(proof_id: int, number: int) -> Response:
+    return serving.render_status(serving.version_or_404(get_session(), _proof(proof_id), number))
