@@ -21,7 +21,6 @@ class Storage(Protocol):
     and a key that could leave the store ("../x", "/x", "a//b") raises ValueError, alike in
     every backend."""
 
-
     def save(self, key: str, source: IO[bytes], content_type: str) -> None: ...
     def stream(self, key: str) -> Iterator[bytes]: ...
     def read(self, key: str) -> bytes: ...
@@ -39,8 +38,8 @@ def check_key(key: str) -> str:
 
 
 class Chunks:
-    """The chunks of an open file, closed once read to the end or when close() is called (as
-    WSGI servers do), even if never read: a generator's close() would not run its cleanup."""
+    """The chunks of an open download, closed once read to the end or when close() is called
+    (as WSGI servers do), even if never read: a generator's close() would not run its cleanup."""
 
     def __init__(self, chunks: Iterator[bytes], close: Callable[[], None]) -> None:
         self._chunks = chunks
@@ -86,8 +85,17 @@ class LocalStorage:
             raise
 
     def stream(self, key: str) -> Iterator[bytes]:
-        fh = self._path(key).open("rb")  # opened now, so a missing file raises here
-        return Chunks(iter(lambda: fh.read(CHUNK), b""), fh.close)
+        path = self._path(key)
+        if not path.is_file():  # now, not halfway through a response
+            raise FileNotFoundError(f"no such file in storage: {key}")
+        return self._chunks(path)
+
+    @staticmethod
+    def _chunks(path: Path) -> Iterator[bytes]:
+        # Opened on first read, so a response nobody reads holds no file open.
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
 
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
