@@ -111,6 +111,7 @@ def app_config(db_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "BASE_URL": "https://proofs.example.test",
+        "MAIL_MAILBOX_DIR": str(tmp_path / "mailbox"),
         **overrides,
     }
 

@@ -39,6 +39,25 @@ def test_unexpected_errors_show_a_plain_page(app, client, factory, monkeypatch):
     assert_security_headers(response)
 
 
+def test_a_database_error_shows_the_plain_error_page(app, client, factory, monkeypatch):
+    import sqlalchemy as sa
+
+    from proofdesk.db import get_session
+
+    login(client, factory.user(name="Nav Name"))
+
+    def broken(session, **kwargs):
+        get_session().execute(sa.text("SELECT * FROM no_such_table"))
+
+    monkeypatch.setattr("proofdesk.proofs.views.services.list_proofs", broken)
+    response = client.get("/proofs")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in page and "no_such_table" not in page
+    assert "Nav Name" in page
+    assert client.get("/customers").status_code == 200  # the next request is fine
+
+
 def test_session_cookie_flags(make_app, factory):
     app = make_app()
     client = app.test_client()

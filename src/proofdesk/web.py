@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -91,4 +91,9 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        # The request's session may be in a failed transaction: close it (objects keep what
+        # they loaded, so the navigation can still show the current user).
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
         return error_page(500)

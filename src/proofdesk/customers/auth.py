@@ -95,11 +95,16 @@ def invite(session: Session, *, customer: Customer, by: User, settings: TokenSet
 
 def invite_all_without_credentials(session: Session, *, by: User, settings: TokenSettings,
                                    ip: str | None) -> tuple[str, int]:
-    """Invite every customer without a login, in one transaction; the batch id and count."""
+    """Invite every customer who has neither a login nor an open invitation, in one
+    transaction (pressing the button twice mails nobody twice); the batch id and count."""
     batch_id = uuid.uuid4().hex
+    now = utcnow()
+    open_invite = sa.exists().where(
+        CustomerInvite.customer_id == Customer.id, CustomerInvite.used_at.is_(None),
+        CustomerInvite.revoked_at.is_(None), CustomerInvite.expires_at > now)
     customers = session.scalars(
         sa.select(Customer).outerjoin(CustomerCredential)
-        .where(CustomerCredential.id.is_(None)).order_by(Customer.id)).all()
+        .where(CustomerCredential.id.is_(None), ~open_invite).order_by(Customer.id)).all()
     for customer in customers:
         invite(session, customer=customer, by=by, settings=settings, ip=ip, batch_id=batch_id)
     return batch_id, len(customers)

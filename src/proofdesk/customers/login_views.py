@@ -59,7 +59,8 @@ def invite_all() -> Response:
                                                           settings=_settings(), ip=client_ip())
     session.commit()
     if count == 0:
-        flash("Every customer already has a login; nobody to invite.", "info")
+        flash("Every customer already has a login or an open invitation; nobody to invite. "
+              "Re-send a single invitation from the customer's page.", "info")
         return redirect(url_for("customers.index"))
     return redirect(url_for("customer_login.invite_progress", batch_id=batch_id))
 
