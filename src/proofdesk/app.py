@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -20,12 +20,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     values = settings.from_environment(config)
     app.config.update(values)
     app.instance_path = values["INSTANCE_PATH"]
+    register_feature_flags(app)  # before CSRF, so a switched-off page is a 404 for any method
     register_web(app)
     register_db(app)
     register_storage(app)
     register_blueprints(app)
     register_templates(app)
     return app
+
+
+CUSTOMER_LOGIN_BLUEPRINTS = {"portal", "portal_auth", "customer_login"}
+
+
+def register_feature_flags(app: Flask) -> None:
+    @app.before_request
+    def _customer_login_flag() -> None:
+        if request.blueprint in CUSTOMER_LOGIN_BLUEPRINTS and \
+                not app.config["CUSTOMER_LOGIN_ENABLED"]:
+            abort(404)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,16 +10,10 @@ from proofdesk.customers import auth, services
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
-from proofdesk.portal.session import login_enabled
 from proofdesk.web import client_ip
 
 bp = Blueprint("customer_login", __name__, url_prefix="/customers")
 
-
-@bp.before_request
-def _only_when_enabled() -> None:
-    if not login_enabled():
-        abort(404)
 
 
 def _settings() -> auth.TokenSettings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -31,11 +30,6 @@ bp = Blueprint("portal_auth", __name__, url_prefix="/portal")
 LIMIT = "10 per 5 minutes"
 TOKEN_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
-
-@bp.before_request
-def _only_when_enabled() -> None:
-    if not portal_session.login_enabled():
-        abort(404)
 
 
 def _failed() -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.pagination import page_arg
 from proofdesk.portal import services
-from proofdesk.portal.session import current_customer, customer_required, login_enabled
+from proofdesk.portal.session import current_customer, customer_required
 from proofdesk.proofs import serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof
@@ -19,11 +19,6 @@ from proofdesk.web import limiter
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
-
-@bp.before_request
-def _only_when_enabled() -> None:
-    if not login_enabled():
-        abort(404)
 
 
 def _me() -> Customer:
