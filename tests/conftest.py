@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "correct horse battery"
+TEST_SMTP_KEY = "8yXqVq3s7oH4ZrWw6cH1mB9kF2pL5tN0aJ3dG7eQ4uI="
 SKIPPED_PARTS: dict[str, str] = {}
 
 
@@ -112,6 +113,7 @@ def app_config(db_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "BASE_URL": "https://proofs.example.test",
         "MAIL_MAILBOX_DIR": str(tmp_path / "mailbox"),
+        "SMTP_ENCRYPTION_KEYS": TEST_SMTP_KEY,
         **overrides,
     }
 

@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.admin.views import bp as admin
     from proofdesk.customers.login_views import bp as customer_login
     from proofdesk.customers.views import bp as customers
+    from proofdesk.notifications.views import bp as notifications
     from proofdesk.portal.auth_views import bp as portal_auth
     from proofdesk.portal.views import bp as portal
     from proofdesk.proofs.views import bp as proofs
@@ -53,7 +54,7 @@ def register_blueprints(app: Flask) -> None:
 
     register_login(app)
     for blueprint in (accounts, admin, customers, customer_login, proofs, review, portal_auth,
-                      portal):
+                      portal, notifications):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -77,6 +77,31 @@ def setup_link() -> None:
     print_setup_link(app)
 
 
+@main.command("rotate-smtp-key")
+@click.option("--generate", is_flag=True, help="Only print a new key to put first in "
+              "SMTP_ENCRYPTION_KEYS.")
+def rotate_smtp_key(generate: bool) -> None:
+    """Re-encrypt every stored SMTP password under the first key of SMTP_ENCRYPTION_KEYS.
+
+    To rotate: put a new key first (SMTP_ENCRYPTION_KEYS=new,old), run this, then remove the
+    old key."""
+    from cryptography.fernet import Fernet
+
+    if generate:
+        click.echo(Fernet.generate_key().decode())
+        return
+    from proofdesk.db import session_scope
+    from proofdesk.notifications.secrets import rotate_all
+
+    app = _app()
+    keys = app.config["SMTP_ENCRYPTION_KEYS"]
+    with session_scope(app) as session:
+        count = rotate_all(session, keys)
+    click.echo(f"Re-encrypted {count} SMTP password{'s' if count != 1 else ''} under the first "
+               f"key. You can now remove the other {len(keys) - 1} key(s) from "
+               "SMTP_ENCRYPTION_KEYS.")
+
+
 @main.command()
 def worker() -> None:
     """Render previews and send queued mail until stopped."""

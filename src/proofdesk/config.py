@@ -10,6 +10,12 @@ from typing import Any
 from dotenv import load_dotenv
 
 MB = 1024 * 1024
+DEFAULT_NOTIFY_SUBJECT = "Proof ready for review: {proof_title} (version {version})"
+DEFAULT_NOTIFY_BODY = (
+    "Hello {customer_name},\n\n"
+    "{designer_name} has a proof ready for you to review: {proof_title}, version {version}.\n\n"
+    "Look at it, comment, approve it or ask for changes here:\n{link}\n\n"
+    "Thank you,\n{designer_name}")
 
 
 class ConfigError(RuntimeError):
@@ -40,14 +46,38 @@ def project_root() -> Path:
     return Path(os.environ.get("PROOFDESK_HOME", Path.cwd())).resolve()
 
 
-def _dev_secret_key(instance: Path) -> str:
-    """A random key kept in instance/ so development sessions survive a restart."""
+def _dev_secret(instance: Path, name: str, make: Any) -> str:
+    """A random secret kept in instance/ so that development survives a restart."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _dev_secret_key(instance: Path) -> str:
+    return _dev_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> list[str]:
+    """Fernet keys for stored SMTP passwords, newest first (MultiFernet)."""
+    from cryptography.fernet import Fernet
+
+    raw = env.get("SMTP_ENCRYPTION_KEYS", "").strip()
+    if not raw:
+        if environment != "development":
+            raise ConfigError("SMTP_ENCRYPTION_KEYS is not set: set it to a Fernet key "
+                              "(./venv/bin/proofdesk rotate-smtp-key --generate prints one)")
+        raw = _dev_secret(instance, "smtp_key", lambda: Fernet.generate_key().decode())
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError("SMTP_ENCRYPTION_KEYS holds a key that is not a Fernet key "
+                              "(32 url-safe base64-encoded bytes)") from exc
+    return keys
 
 
 def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -105,6 +135,14 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         **_mail_settings(env, environment, instance, base_url),
+        "SMTP_ENCRYPTION_KEYS": _smtp_keys(env, environment, instance),
+        "SMTP_ALLOW_INSECURE": _bool(env.get("SMTP_ALLOW_INSECURE"), False),
+        "SMTP_ALLOW_PRIVATE_HOSTS": _bool(env.get("SMTP_ALLOW_PRIVATE_HOSTS"), False),
+        "SMTP_TEST_TIMEOUT": _int("SMTP_TEST_TIMEOUT", env.get("SMTP_TEST_TIMEOUT"), 15),
+        "CUSTOMER_NOTIFY_DEFAULT_SUBJECT": env.get("CUSTOMER_NOTIFY_DEFAULT_SUBJECT") or
+        DEFAULT_NOTIFY_SUBJECT,
+        "CUSTOMER_NOTIFY_DEFAULT_BODY": (env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or
+                                         DEFAULT_NOTIFY_BODY).replace("\\n", "\n"),
     }
 
 

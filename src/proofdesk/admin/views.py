@@ -79,7 +79,9 @@ def edit_user(user_id: int) -> str | Response:
             session.commit()
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    from proofdesk.notifications.views import email_forms
+
+    return render_template("admin/user_form.html", form=form, user=user, **email_forms(user))
 
 
 @bp.post("/users/<int:user_id>/deactivate")

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
 from proofdesk.customers.auth import INVITE, RESET, TokenSettings, token_of
-from proofdesk.customers.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customers.models import Customer, CustomerInvite, CustomerPasswordReset
 from proofdesk.db import utcnow
 from proofdesk.notifications.models import CustomerNotification
+from proofdesk.proofs.models import Proof
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class NotSendable(Exception):
+    """The notification no longer makes sense (e.g. a newer invite replaced it)."""
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Put values into {placeholders}; unknown ones stay as written."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def proof_values(proof: Proof, version: int, link: str = "") -> dict[str, str]:
+    return {"customer_name": proof.customer.name, "proof_title": proof.title,
+            "version": str(version), "designer_name": proof.designer.name, "link": link}
+
+
+def proof_link(session: Session, proof: Proof, customer: Customer, config: dict[str, Any]) -> str:
+    """The portal link for a customer who can log in, otherwise the share link (as the
+    flags decide)."""
+    from proofdesk.review.services import active_share_link, share_url
+
+    base_url = config["BASE_URL"]
+    portal = f"{base_url}/portal/proofs/{proof.id}"
+    can_log_in = customer.credential is not None and customer.credential.disabled_at is None
+    if config["CUSTOMER_LOGIN_ENABLED"] and (can_log_in or
+                                             not config["LEGACY_PUBLIC_LINKS_ENABLED"]):
+        return portal
+    link = active_share_link(session, proof)
+    if link is None:
+        raise NotSendable("Not sent: the proof has no working share link (it was revoked).")
+    return share_url(link)
 
 
 def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
@@ -19,11 +54,23 @@ def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
 
 
 def content_for(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
-    from proofdesk.notifications.tasks import NotSendable
-
-    settings = TokenSettings.from_config(current_app.config)
-    base = {"customer": note.customer, "sender": current_app.config["SMTP_FROM_NAME"],
+    config = current_app.config
+    settings = TokenSettings.from_config(config)
+    base = {"customer": note.customer, "sender": config["SMTP_FROM_NAME"],
             "base_url": settings.base_url}
+    if note.kind == "proof":
+        proof = session.get(Proof, note.proof_id)
+        if proof is None:
+            raise NotSendable("Not sent: the proof no longer exists.")
+        version = note.version_number or proof.current_version
+        link = proof_link(session, proof, note.customer, config)
+        values = proof_values(proof, version, link)
+        subject = fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"], values)
+        if note.custom_message:
+            body = f"{note.custom_message.strip()}\n\nReview it here:\n{link}"
+        else:
+            body = fill(config["CUSTOMER_NOTIFY_DEFAULT_BODY"], values)
+        return "proof_ready", {**base, "subject": subject, "body": body, "link": link}
     if note.kind == "invite":
         invite = session.get(CustomerInvite, note.invite_id)
         if not _live(invite):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -10,7 +12,8 @@ from sqlalchemy.orm import Session
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import STATUSES, CustomerNotification
+from proofdesk.proofs.models import Proof
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
@@ -92,7 +95,63 @@ def cancel(note: CustomerNotification, reason: str) -> None:
         utcnow()
 
 
-def retry(session: Session, note: CustomerNotification) -> None:
+def retry(session: Session, note: CustomerNotification) -> bool:
+    """Queue a failed notification again (same Message-ID); False if it had not failed."""
     if note.status != "failed":
-        return
-    note.status, note.next_attempt_at, note.updated_at = "queued", utcnow(), utcnow()
+        return False
+    now = utcnow()
+    note.status, note.next_attempt_at, note.updated_at = "queued", now, now
+    note.attempts = 0
+    return True
+
+
+def notify_customer(session: Session, *, proof: Proof, version_number: int,
+                    custom_message: str | None, config: dict[str, Any]) -> CustomerNotification:
+    """"Notify customer now": one outbox row, in the same transaction as the upload."""
+    from proofdesk.notifications.content import fill, proof_values
+
+    subject = " ".join(fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"],
+                            proof_values(proof, version_number)).split())
+    return queue(session, kind="proof", customer=proof.customer, subject=subject,
+                 base_url=config["BASE_URL"], proof_id=proof.id, version_number=version_number,
+                 designer_id=proof.designer_id,
+                 custom_message=(custom_message or "").strip() or None)
+
+
+def for_proof(session: Session, proof_id: int) -> list[CustomerNotification]:
+    n = CustomerNotification
+    return list(session.scalars(sa.select(n).where(n.proof_id == proof_id)
+                                .order_by(n.created_at.desc(), n.id.desc())))
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    status: str | None = None
+    designer_id: int | None = None
+    customer_id: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def log_page(session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
+             ) -> tuple[list[CustomerNotification], bool]:
+    """Admin → Notifications: newest first, filtered; one query."""
+    from sqlalchemy.orm import joinedload
+
+    n = CustomerNotification
+    stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(),
+                                                                 n.id.desc())
+    if filters.status in STATUSES:
+        stmt = stmt.where(n.status == filters.status)
+    if filters.designer_id:
+        stmt = stmt.where(n.designer_id == filters.designer_id)
+    if filters.customer_id:
+        stmt = stmt.where(n.customer_id == filters.customer_id)
+    if filters.since:
+        stmt = stmt.where(n.created_at >= dt.datetime.combine(filters.since, dt.time(),
+                                                              dt.UTC))
+    if filters.until:
+        stmt = stmt.where(n.created_at < dt.datetime.combine(
+            filters.until + dt.timedelta(days=1), dt.time(), dt.UTC))
+    rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
+    return rows[:page_size], len(rows) > page_size

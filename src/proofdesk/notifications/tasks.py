@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from proofdesk.mail import HeaderInjection, SendError, build_message, default_mailer, render_email
-from proofdesk.notifications import services
+from proofdesk.accounts.models import User
+from proofdesk.mail import HeaderInjection, SendError, build_message, render_email
+from proofdesk.notifications import services, smtp
+from proofdesk.notifications.content import NotSendable, content_for
 from proofdesk.notifications.models import CustomerNotification
 
 log = logging.getLogger(__name__)
-
-
-class NotSendable(Exception):
-    """The notification no longer makes sense (e.g. a newer invite replaced it)."""
-
-
-def compose(session: Session, note: CustomerNotification) -> EmailMessage:
-    from proofdesk.notifications.content import content_for
-
-    config = current_app.config
-    template, context = content_for(session, note)
-    subject, text, html = render_email(template, **context)
-    return build_message(to=note.to_address, subject=subject, text=text, html=html,
-                         from_address=config["SMTP_FROM"], from_name=config["SMTP_FROM_NAME"],
-                         reply_to=None, message_id=note.message_id)
 
 
 def send_due(app: Flask) -> bool:
@@ -38,27 +24,37 @@ def send_due(app: Flask) -> bool:
         for note_id in ids:
             note = session.get(CustomerNotification, note_id)
             if note is not None:
-                _send(session, note)
+                send(session, note)
                 session.commit()
         return bool(ids)
     finally:
         session.close()
 
 
-def _send(session: Session, note: CustomerNotification) -> None:
-    mailer = default_mailer(current_app.config)
+def send(session: Session, note: CustomerNotification) -> None:
+    """One attempt at one notification; the row records what happened."""
+    config = current_app.config
+    designer = session.get(User, note.designer_id) if note.kind == "proof" and \
+        note.designer_id else None
+    mailer_name = "designer" if designer is not None and designer.smtp_configured else "default"
     try:
-        message = compose(session, note)
-    except NotSendable as exc:
-        services.cancel(note, str(exc))
-        return
-    except HeaderInjection as exc:
-        services.cancel(note, f"Not sent: {exc}")
-        return
-    try:
+        mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
+        mailer_name = mailer.name
+        template, context = content_for(session, note)
+        subject, text, html = render_email(template, **context)
+        message = build_message(to=note.to_address, subject=subject, text=text, html=html,
+                                from_address=sender.address, from_name=sender.name,
+                                reply_to=sender.reply_to, message_id=note.message_id)
         reply = mailer.send(message)
+    except (NotSendable, HeaderInjection) as exc:
+        services.cancel(note, str(exc) if isinstance(exc, NotSendable) else f"Not sent: {exc}")
+        return
     except SendError as error:
         log.warning("notification %s not sent (%s)", note.id, error.label)
-        services.mark_not_sent(session, note, error=error, mailer=mailer.name)
+        services.mark_not_sent(session, note, error=error, mailer=mailer_name)
+        if designer is not None and mailer_name == "designer":
+            smtp.record_outcome(designer, error=error)
         return
-    services.mark_sent(session, note, reply=reply, mailer=mailer.name)
+    services.mark_sent(session, note, reply=reply, mailer=mailer_name)
+    if designer is not None and mailer_name == "designer":
+        smtp.record_outcome(designer, error=None)

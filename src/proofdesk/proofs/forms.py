@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 FILE_HELP = "PNG, JPEG, WebP, TIFF or PDF (several pages welcome)."
+NOTIFY_HELP = ("Email the customer a link as soon as the upload is done. Your message above "
+               "becomes the email's text; without one, the standard text is used.")
 
 
 class ProofForm(FlaskForm):
@@ -18,6 +20,7 @@ class ProofForm(FlaskForm):
     due_date = DateField("Due date", validators=[Optional()])
     file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
                      description=FILE_HELP)
+    notify = BooleanField("Notify customer now", description=NOTIFY_HELP)
 
 
 class VersionForm(FlaskForm):
@@ -25,3 +28,4 @@ class VersionForm(FlaskForm):
                             validators=[Optional(), Length(max=5000)])
     file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
                      description=FILE_HELP)
+    notify = BooleanField("Notify customer now", description=NOTIFY_HELP)

@@ -11,6 +11,8 @@ from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
+from proofdesk.notifications.services import for_proof as notes_for_proof
+from proofdesk.notifications.services import notify_customer
 from proofdesk.pagination import page_arg
 from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
@@ -73,12 +75,17 @@ def new() -> str | Response:
                 customer_id=form.customer_id.data, title=form.title.data,
                 message=form.message.data, due_date=form.due_date.data, upload=upload,
                 limits=_limits(), ip=client_ip())
+            if form.notify.data:
+                notify_customer(session, proof=proof, version_number=1,
+                                custom_message=form.message.data, config=current_app.config)
             session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
-            flash("Proof uploaded. Copy the share link below and send it to your customer.",
+            flash(f"Proof uploaded; {proof.customer.name} gets an email in a moment."
+                  if form.notify.data else
+                  "Proof uploaded. Copy the share link below and send it to your customer.",
                   "success")
             return redirect(url_for("proofs.show", proof_id=proof.id))
     status = 400 if request.method == "POST" else 200
@@ -93,6 +100,7 @@ def _review_page(proof: Proof, number: int | None) -> str:
         "proofs/show.html", proof=proof, version=version, versions=proof.versions,
         comments=review.thread(session, proof), decisions=review.decisions(session, proof),
         activities=review.proof_activity(session, proof),
+        notifications=notes_for_proof(session, proof.id),
         share_url=review.share_url(link) if link else None,
         urls=ReviewUrls("proofs", {"proof_id": proof.id}), comment_form=CommentForm(),
         staff=True,
@@ -128,12 +136,17 @@ def new_version(proof_id: int) -> str | Response:
                                          upload=upload, limits=_limits(),
                                          uploaded_by=current_user, ip=client_ip(),
                                          message=form.message.data)
+            if form.notify.data:
+                notify_customer(session, proof=proof, version_number=added.number,
+                                custom_message=form.message.data, config=current_app.config)
             session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
-            flash(f"Version {added.number} uploaded; the share link now shows it.", "success")
+            flash(f"Version {added.number} uploaded; the share link now shows it." +
+                  (f" {proof.customer.name} gets an email in a moment." if form.notify.data
+                   else ""), "success")
             return redirect(url_for("proofs.show", proof_id=proof.id))
     status = 400 if request.method == "POST" else 200
     return render_template("proofs/new_version.html", form=form, proof=proof), status

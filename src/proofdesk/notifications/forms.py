@@ -1,0 +1,41 @@
+"""Forms: a designer's SMTP settings, Send Test Email, the notification log filters."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (EmailField, IntegerField, PasswordField, SelectChoice, SelectField,
+                     StringField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+SECURITY_LABELS = [SelectChoice("starttls", "STARTTLS (usually port 587)"),
+                   SelectChoice("ssl", "SSL/TLS (usually port 465)"),
+                   SelectChoice("none", "None: unencrypted (only where the operator allows it)")]
+
+
+class SmtpSettingsForm(FlaskForm):
+    host = StringField("SMTP server", validators=[Optional(), Length(max=255)],
+                       description="e.g. smtp.yourstudio.com. Leave server and port empty to "
+                                   "use the default mailer.")
+    port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
+    security = SelectField("Security", choices=SECURITY_LABELS, default="starttls")
+    username = StringField("Username", validators=[Optional(), Length(max=255)])
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)],
+                             description="Stored encrypted and never shown again. Leave empty "
+                                         "to keep the saved one.")
+    from_name = StringField("From name", validators=[Optional(), Length(max=200)])
+    from_address = EmailField("From address", validators=[Optional(), Length(max=320)])
+    reply_to = EmailField("Reply-To", validators=[Optional(), Length(max=320)])
+
+    def __init__(self, *args: object, allow_insecure: bool = False, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "smtp")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if not allow_insecure:
+            self.security.choices = SECURITY_LABELS[:2]
+
+
+class TestEmailForm(FlaskForm):
+    to = EmailField("Send a test to", validators=[DataRequired(), Length(max=320)])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "test")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,41 @@
+"""SMTP passwords at rest: Fernet under keys from the environment, newest key first."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy.orm import Session
+
+
+def cipher(keys: list[str]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def encrypt(keys: list[str], password: str) -> str:
+    return cipher(keys).encrypt(password.encode()).decode()
+
+
+class UnreadablePassword(Exception):
+    """The stored password was encrypted under a key that is no longer configured."""
+
+
+def decrypt(keys: list[str], token: str) -> str:
+    try:
+        return cipher(keys).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise UnreadablePassword("the stored SMTP password cannot be decrypted with "
+                                 "SMTP_ENCRYPTION_KEYS; enter it again") from exc
+
+
+def rotate_all(session: Session, keys: list[str]) -> int:
+    """Re-encrypt every stored SMTP password under the first (newest) key."""
+    from proofdesk.accounts.models import User
+
+    multi = cipher(keys)
+    count = 0
+    for user in session.scalars(sa.select(User).where(User.smtp_password_encrypted.is_not(None))
+                                .with_for_update()):
+        assert user.smtp_password_encrypted is not None
+        user.smtp_password_encrypted = multi.rotate(user.smtp_password_encrypted.encode()).decode()
+        count += 1
+    return count

@@ -1,0 +1,191 @@
+"""A designer's SMTP settings: save them, choose the mailer for a message, Send Test Email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from proofdesk import activity
+from proofdesk.accounts.models import User
+from proofdesk.accounts.services import normalise_email
+from proofdesk.db import utcnow
+from proofdesk.errors import ServiceError
+from proofdesk.mail import (
+    Mailer,
+    SendError,
+    SmtpMailer,
+    build_message,
+    default_mailer,
+    message_id_for,
+    render_email,
+)
+from proofdesk.notifications import secrets
+from proofdesk.notifications.hosts import check_host
+
+SECURITY_CHOICES = ("starttls", "ssl", "none")
+# Failures that say something about the settings themselves, not about one message.
+SETTINGS_FAILURES = {"connect", "tls", "auth", "sender", "timeout", "config"}
+
+
+@dataclass(frozen=True)
+class SmtpInput:
+    host: str = ""
+    port: int | None = None
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    from_name: str = ""
+    from_address: str = ""
+    reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    name: str | None
+    reply_to: str | None
+
+
+def _no_breaks(value: str, field: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ServiceError("Line breaks are not allowed here.", field)
+    return value.strip()
+
+
+def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict[str, Any],
+                  changed_by: User, ip: str | None) -> None:
+    """Store a designer's SMTP settings; an empty host and port switch back to the default
+    mailer. The password is encrypted and never shown again."""
+    host = _no_breaks(data.host, "host")
+    if not host and not data.port:
+        _clear(user)
+        activity.record(session, kind="smtp.cleared", actor=changed_by.name, ip=ip,
+                        user_id=user.id, detail=f"{user.email} now uses the default mailer")
+        return
+    if not host or " " in host or len(host) > 255:
+        raise ServiceError("Enter the SMTP server's host name, e.g. smtp.example.com.", "host")
+    if data.port is None or not 1 <= data.port <= 65535:
+        raise ServiceError("Enter a port between 1 and 65535 (usually 587 or 465).", "port")
+    if data.security not in SECURITY_CHOICES:
+        raise ServiceError("Choose STARTTLS or SSL/TLS.", "security")
+    if data.security == "none" and not config["SMTP_ALLOW_INSECURE"]:
+        raise ServiceError("Unencrypted SMTP is switched off on this server; choose STARTTLS "
+                           "or SSL/TLS.", "security")
+    username = _no_breaks(data.username, "username")
+    from_name = _no_breaks(data.from_name, "from_name")
+    from_address = normalise_email(_no_breaks(data.from_address, "from_address")) \
+        if data.from_address.strip() else ""
+    if not from_address:
+        raise ServiceError("Enter the address your mail comes from.", "from_address")
+    reply_to = normalise_email(data.reply_to) if data.reply_to.strip() else ""
+    changed_identity = (host, data.port, username) != (user.smtp_host, user.smtp_port,
+                                                       user.smtp_username or "")
+    if username and not data.password and (changed_identity or not user.smtp_password_encrypted):
+        raise ServiceError("Enter the password again: the server or username changed."
+                           if user.smtp_host else "Enter the password for this username.",
+                           "password")
+    user.smtp_host, user.smtp_port, user.smtp_security = host, data.port, data.security
+    user.smtp_username = username or None
+    if not username:
+        user.smtp_password_encrypted = None
+    elif data.password:
+        user.smtp_password_encrypted = secrets.encrypt(config["SMTP_ENCRYPTION_KEYS"],
+                                                       data.password)
+    user.smtp_from_name, user.smtp_from_address = from_name or None, from_address
+    user.smtp_reply_to = reply_to or None
+    user.smtp_last_status = user.smtp_last_error = user.smtp_failing_since = None
+    user.smtp_last_tested_at = None
+    activity.record(session, kind="smtp.changed", actor=changed_by.name, ip=ip,
+                    user_id=user.id, detail=f"{user.email}: {host}:{data.port} "
+                                            f"({data.security})")
+
+
+def _clear(user: User) -> None:
+    for attr in ("smtp_host", "smtp_port", "smtp_username", "smtp_password_encrypted",
+                 "smtp_from_name", "smtp_from_address", "smtp_reply_to", "smtp_last_tested_at",
+                 "smtp_last_status", "smtp_last_error", "smtp_failing_since",
+                 "smtp_last_success_at"):
+        setattr(user, attr, None)
+
+
+def designer_mailer(user: User, config: dict[str, Any], *, timeout: float) -> SmtpMailer:
+    password = None
+    if user.smtp_password_encrypted:
+        try:
+            password = secrets.decrypt(config["SMTP_ENCRYPTION_KEYS"],
+                                       user.smtp_password_encrypted)
+        except secrets.UnreadablePassword as exc:
+            raise SendError("config", str(exc), permanent=True) from exc
+    assert user.smtp_host and user.smtp_port
+    check_host(user.smtp_host, user.smtp_port, allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"])
+    return SmtpMailer(host=user.smtp_host, port=user.smtp_port, security=user.smtp_security,
+                      username=user.smtp_username, password=password, timeout=timeout,
+                      cafile=config.get("SMTP_CA_FILE"), name="designer")
+
+
+def default_sender(config: dict[str, Any], designer: User | None = None) -> Sender:
+    return Sender(address=config["SMTP_FROM"],
+                  name=designer.name if designer else config["SMTP_FROM_NAME"],
+                  reply_to=(designer.smtp_reply_to or designer.email) if designer else None)
+
+
+def route(designer: User | None, config: dict[str, Any], *, timeout: float
+          ) -> tuple[Mailer, Sender]:
+    """The designer's own server when host and port are set, otherwise the default mailer."""
+    if designer is not None and designer.smtp_configured:
+        sender = Sender(address=designer.smtp_from_address or config["SMTP_FROM"],
+                        name=designer.smtp_from_name or designer.name,
+                        reply_to=designer.smtp_reply_to)
+        return designer_mailer(designer, config, timeout=timeout), sender
+    return default_mailer(config), default_sender(config, designer)
+
+
+def record_outcome(user: User, *, error: SendError | None) -> None:
+    """Keep what a test or a real send showed, for the admin list and the dashboard."""
+    now = utcnow()
+    user.smtp_last_tested_at = now
+    if error is None:
+        user.smtp_last_status, user.smtp_last_error = "ok", None
+        user.smtp_failing_since, user.smtp_last_success_at = None, now
+    elif error.category in SETTINGS_FAILURES:
+        if user.smtp_last_status != "failed":
+            user.smtp_failing_since = now
+        user.smtp_last_status, user.smtp_last_error = "failed", f"{error.label}: {error.reply}"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    message: str
+    mailer: str
+
+
+def send_test_email(session: Session, *, user: User, to: str, config: dict[str, Any],
+                    by: User, ip: str | None) -> TestResult:
+    """Send a test message now, with a short timeout, and keep the result on the user."""
+    to = normalise_email(to)
+    timeout = float(config["SMTP_TEST_TIMEOUT"])
+    try:
+        mailer, sender = route(user, config, timeout=timeout)
+        subject, text, html = render_email("smtp_test", designer=user, mailer=mailer.name)
+        message = build_message(to=to, subject=subject, text=text, html=html,
+                                from_address=sender.address, from_name=sender.name,
+                                reply_to=sender.reply_to,
+                                message_id=message_id_for(config["BASE_URL"]))
+        reply = mailer.send(message)
+    except SendError as error:
+        if user.smtp_configured:
+            record_outcome(user, error=error)
+        activity.record(session, kind="smtp.test_failed", actor=by.name, ip=ip,
+                        user_id=user.id, detail=f"to {to}: {error.label}")
+        return TestResult(ok=False, message=f"{error.label}. The server said: {error.reply}",
+                          mailer="designer" if user.smtp_configured else "default")
+    if user.smtp_configured:
+        record_outcome(user, error=None)
+    activity.record(session, kind="smtp.test_sent", actor=by.name, ip=ip, user_id=user.id,
+                    detail=f"to {to}")
+    through = "your SMTP server" if user.smtp_configured else "the default mailer"
+    return TestResult(ok=True, message=f"Test email sent to {to} through {through}. "
+                                       f"The server said: {reply}", mailer=mailer.name)

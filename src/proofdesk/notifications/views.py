@@ -1,0 +1,201 @@
+"""Email settings (own and Admin → Users → Edit), Send Test Email, Admin → Notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from proofdesk.accounts.access import admin_required
+from proofdesk.accounts.models import User
+from proofdesk.accounts.views import safe_next
+from proofdesk.db import get_session
+from proofdesk.errors import ServiceError
+from proofdesk.forms import apply_error
+from proofdesk.notifications import services, smtp
+from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
+from proofdesk.notifications.models import STATUSES, CustomerNotification
+from proofdesk.pagination import page_arg
+from proofdesk.web import client_ip, limiter
+
+bp = Blueprint("notifications", __name__)
+
+TEST_LIMIT = "5 per minute"
+
+
+def _tester_key() -> str:
+    return f"smtp-test:{current_user.get_id() and current_user.id}"
+
+
+def settings_form(user: User) -> SmtpSettingsForm:
+    form = SmtpSettingsForm(obj=None, allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"])
+    if request.method == "GET":
+        form.host.data, form.port.data = user.smtp_host, user.smtp_port
+        form.security.data = user.smtp_security or "starttls"
+        form.username.data, form.from_name.data = user.smtp_username, user.smtp_from_name
+        form.from_address.data, form.reply_to.data = user.smtp_from_address, user.smtp_reply_to
+    return form
+
+
+def save(user: User, form: SmtpSettingsForm) -> bool:
+    """Validate and store the settings; False with errors on the form."""
+    if not form.validate_on_submit():
+        return False
+    session = get_session()
+    data = smtp.SmtpInput(host=form.host.data or "", port=form.port.data,
+                          security=form.security.data, username=form.username.data or "",
+                          password=form.password.data or "", from_name=form.from_name.data or "",
+                          from_address=form.from_address.data or "",
+                          reply_to=form.reply_to.data or "")
+    try:
+        smtp.save_settings(session, user=user, data=data, config=current_app.config,
+                           changed_by=current_user, ip=client_ip())
+    except ServiceError as exc:
+        session.rollback()
+        apply_error(form, exc)
+        return False
+    session.commit()
+    flash("Email settings saved. Send a test email to check them." if user.smtp_configured
+          else "Saved: notifications now go through the default mailer.", "success")
+    return True
+
+
+def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
+    if not form.validate_on_submit():
+        return None
+    session = get_session()
+    try:
+        result = smtp.send_test_email(session, user=user, to=form.to.data,
+                                      config=current_app.config, by=current_user, ip=client_ip())
+    except ServiceError as exc:
+        apply_error(form, exc)
+        return None
+    session.commit()
+    return result
+
+
+def _own_page(form: SmtpSettingsForm | None = None, test_form: TestEmailForm | None = None,
+              result: smtp.TestResult | None = None, status: int = 200) -> tuple[str, int]:
+    test_form = test_form or TestEmailForm()
+    if not test_form.to.data:
+        test_form.to.data = current_user.email
+    return render_template("notifications/own_settings.html", user=current_user,
+                           form=form or settings_form(current_user), test_form=test_form,
+                           result=result), status
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@login_required
+def own_settings() -> Response | tuple[str, int]:
+    form = settings_form(current_user)
+    if request.method == "POST":
+        if save(current_user, form):
+            return redirect(url_for("notifications.own_settings"))
+        return _own_page(form=form, status=400)
+    return _own_page(form=form)
+
+
+@bp.post("/account/email/test")
+@login_required
+@limiter.limit(TEST_LIMIT, key_func=_tester_key)
+def own_test() -> tuple[str, int]:
+    form = TestEmailForm()
+    result = run_test(current_user, form)
+    return _own_page(test_form=form, result=result, status=200 if result else 400)
+
+
+def _user(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def email_forms(user: User) -> dict[str, object]:
+    """What the Email section of Admin → Users → Edit needs."""
+    test_form = TestEmailForm()
+    test_form.to.data = current_user.email
+    return {"smtp_form": settings_form(user), "test_form": test_form, "result": None}
+
+
+def admin_page(user: User, *, smtp_form: SmtpSettingsForm | None = None,
+               test_form: TestEmailForm | None = None, result: smtp.TestResult | None = None,
+               status: int = 200) -> tuple[str, int]:
+    from proofdesk.accounts.forms import UserForm
+
+    test_form = test_form or TestEmailForm()
+    if not test_form.to.data:
+        test_form.to.data = current_user.email
+    return render_template("admin/user_form.html", form=UserForm(obj=user), user=user,
+                           smtp_form=smtp_form or settings_form(user), test_form=test_form,
+                           result=result), status
+
+
+@bp.post("/admin/users/<int:user_id>/email")
+@admin_required
+def admin_settings(user_id: int) -> Response | tuple[str, int]:
+    user = _user(user_id)
+    form = settings_form(user)
+    if save(user, form):
+        return redirect(url_for("admin.edit_user", user_id=user.id) + "#email")
+    return admin_page(user, smtp_form=form, status=400)
+
+
+@bp.post("/admin/users/<int:user_id>/email/test")
+@admin_required
+@limiter.limit(TEST_LIMIT, key_func=_tester_key)
+def admin_test(user_id: int) -> tuple[str, int]:
+    user = _user(user_id)
+    form = TestEmailForm()
+    result = run_test(user, form)
+    return admin_page(user, test_form=form, result=result, status=200 if result else 400)
+
+
+def _date_arg(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@bp.get("/admin/notifications")
+@admin_required
+def log() -> str:
+    import sqlalchemy as sa
+
+    from proofdesk.customers.models import Customer
+
+    session = get_session()
+    filters = services.LogFilter(
+        status=request.args.get("status") if request.args.get("status") in STATUSES else None,
+        designer_id=_id_arg("designer"), customer_id=_id_arg("customer"),
+        since=_date_arg("since"), until=_date_arg("until"))
+    page = page_arg()
+    rows, has_more = services.log_page(session, filters=filters, page=page)
+    designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
+    customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
+    return render_template("notifications/log.html", rows=rows, has_more=has_more, page=page,
+                           filters=filters, statuses=STATUSES, designers=designers,
+                           customer=customer)
+
+
+@bp.post("/admin/notifications/<int:note_id>/retry")
+@admin_required
+def retry(note_id: int) -> Response:
+    session = get_session()
+    note = session.get(CustomerNotification, note_id)
+    if note is None:
+        abort(404)
+    if services.retry(session, note):
+        session.commit()
+        flash(f"Notification to {note.to_address} is queued again.", "success")
+    else:
+        flash("Only failed notifications can be retried.", "error")
+    return redirect(safe_next(request.form.get("next"), url_for("notifications.log")))
