@@ -82,7 +82,7 @@ def _own_page(form: SmtpSettingsForm | None = None, test_form: TestEmailForm | N
     if not test_form.to.data:
         test_form.to.data = current_user.email
     return render_template("notifications/own_settings.html", user=current_user,
-                           form=form or settings_form(current_user), test_form=test_form,
+                           smtp_form=form or settings_form(current_user), test_form=test_form,
                            result=result), status
 
 

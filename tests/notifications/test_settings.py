@@ -1,0 +1,196 @@
+"""SMTP settings per designer and Send Test Email: encrypted, checked, shown where people look."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from proofdesk.accounts.models import User
+from proofdesk.notifications import secrets
+from tests.conftest import TEST_SMTP_KEY, csrf_token, login
+from tests.mailserver import PASSWORD, start_server
+from tests.notifications.helpers import save_own_smtp, send_test, smtp_form
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = start_server(tmp_path, mode="starttls")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def app(make_app, server):
+    return make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=server.cafile)
+
+
+@pytest.fixture
+def designer(factory):
+    return factory.user(name="Nora Nord", email="nora@studio-nord.test")
+
+
+def test_password_is_encrypted_and_never_shown(app, client, designer, server, db_session):
+    login(client, designer)
+    assert save_own_smtp(client, smtp_form(server)).status_code == 302
+    stored = db_session.scalar(sa.select(User.smtp_password_encrypted)
+                               .where(User.id == designer.id))
+    assert PASSWORD not in stored
+    assert secrets.decrypt([TEST_SMTP_KEY], stored) == PASSWORD
+    page = client.get("/account/email").get_data(as_text=True)
+    assert PASSWORD not in page and "A password is saved." in page
+    assert 'value="localhost"' in page and "Not tested yet" in page
+
+
+def test_changing_host_port_or_username_asks_for_the_password_again(app, client, designer,
+                                                                    server):
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server))
+    for change in ({"smtp-host": "127.0.0.1"}, {"smtp-port": "2525"},
+                   {"smtp-username": "someone-else"}):
+        response = save_own_smtp(client, smtp_form(server, password="", **change))
+        assert response.status_code == 400
+        assert "Enter the password again" in response.get_data(as_text=True)
+    # Other fields can change without it.
+    response = save_own_smtp(client, smtp_form(server, password="", **{
+        "smtp-from_name": "Studio Nord GmbH"}))
+    assert response.status_code == 302
+
+
+def test_unencrypted_smtp_only_when_the_operator_allows_it(make_app, server, designer):
+    app = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true")
+    client = app.test_client()
+    login(client, designer)
+    response = save_own_smtp(client, smtp_form(server, mode="none"))
+    assert response.status_code == 400
+    allowing = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_ALLOW_INSECURE="true")
+    client = allowing.test_client()
+    login(client, designer)
+    assert save_own_smtp(client, smtp_form(server, mode="none")).status_code == 302
+
+
+def test_line_breaks_in_settings_are_refused(app, client, designer, server):
+    login(client, designer)
+    response = save_own_smtp(client, smtp_form(server, **{
+        "smtp-from_name": "Studio\r\nBcc: victim@evil.test"}))
+    assert response.status_code == 400
+    assert "Line breaks are not allowed here." in response.get_data(as_text=True)
+
+
+def test_send_test_email_succeeds_and_is_recorded(app, client, designer, server, db_session):
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server))
+    response = send_test(client, "/account/email/test", to="check@studio-nord.test")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Test email sent to check@studio-nord.test through your SMTP server" in page
+    received = server.inbox.wait_for(1)[0]
+    assert received["To"] == "check@studio-nord.test"
+    assert received["From"].addresses[0].addr_spec == "hello@studio-nord.test"
+    assert received["From"].addresses[0].display_name == "Studio Nord"
+    db_session.expire_all()
+    user = db_session.get(User, designer.id)
+    assert (user.smtp_last_status, user.smtp_last_error) == ("ok", None)
+
+
+def test_failing_test_shows_the_category_everywhere_and_clears_after_success(
+        app, client, designer, server, factory, db_session):
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server, password="wrong password"))
+    page = send_test(client, "/account/email/test").get_data(as_text=True)
+    assert "Authentication failed. The server said: 535" in page
+    dashboard = client.get("/proofs").get_data(as_text=True)
+    assert "Your customer emails are failing" in dashboard and "Authentication failed" in dashboard
+    admin = app.test_client()
+    login(admin, factory.user(role="admin"))
+    users = admin.get("/admin/users").get_data(as_text=True)
+    assert "Failing since" in users and "Authentication failed: 535" in users
+    # Fix the password and re-test from My Proofs: the warning clears.
+    save_own_smtp(client, smtp_form(server))
+    token = csrf_token(client, "/proofs")
+    response = client.post("/account/email/test", data={"test-to": "nora@studio-nord.test",
+                                                       "test-csrf_token": token})
+    assert "Test email sent" in response.get_data(as_text=True)
+    assert "Your customer emails are failing" not in client.get("/proofs").get_data(
+        as_text=True)
+    assert "Working" in admin.get("/admin/users").get_data(as_text=True)
+
+
+def test_admin_edits_a_designers_smtp_and_tests_it(app, client, designer, server, factory,
+                                                   db_session):
+    login(client, factory.user(role="admin"))
+    edit = f"/admin/users/{designer.id}/edit"
+    page = client.get(edit).get_data(as_text=True)
+    assert "Send Test Email" in page and "Default mailer" in page
+    from tests.notifications.helpers import csrf_token_prefixed
+
+    data = {**smtp_form(server), "smtp-csrf_token": csrf_token_prefixed(client, edit, "smtp")}
+    assert client.post(f"/admin/users/{designer.id}/email", data=data).status_code == 302
+    token = csrf_token_prefixed(client, edit, "test")
+    response = client.post(f"/admin/users/{designer.id}/email/test",
+                           data={"test-to": "ops@studio.test", "test-csrf_token": token})
+    assert "Test email sent to ops@studio.test" in response.get_data(as_text=True)
+    assert server.inbox.wait_for(1)[0]["To"] == "ops@studio.test"
+    assert "Working" in client.get("/admin/users").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("category,expected", [
+    ("closed", "Cannot connect"), ("private", "private or local address")])
+def test_failure_categories_reach_the_person(make_app, designer, server, category, expected):
+    from tests.mailserver import free_port
+
+    app = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true" if category == "closed" else "false")
+    client = app.test_client()
+    login(client, designer)
+    port = str(free_port()) if category == "closed" else str(server.port)
+    save_own_smtp(client, smtp_form(server, **{"smtp-port": port}))
+    page = send_test(client, "/account/email/test").get_data(as_text=True)
+    assert expected in page
+
+
+def test_send_test_email_is_rate_limited(app, client, designer, server):
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server))
+    codes = [send_test(client, "/account/email/test").status_code for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+
+
+def test_removing_host_and_port_falls_back_to_the_default_mailer(app, client, designer,
+                                                                server, db_session):
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server))
+    response = save_own_smtp(client, smtp_form(server, **{"smtp-host": "", "smtp-port": ""}))
+    assert response.status_code == 302
+    db_session.expire_all()
+    user = db_session.get(User, designer.id)
+    assert user.smtp_host is None and user.smtp_password_encrypted is None
+    page = send_test(client, "/account/email/test").get_data(as_text=True)
+    assert "through the default mailer" in page
+
+
+def test_rotate_smtp_key_leaves_every_row_readable_with_only_the_new_key(
+        db_url, tmp_path, app, client, designer, server, db_session):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    from tests.conftest import app_config
+
+    login(client, designer)
+    save_own_smtp(client, smtp_form(server))
+    new_key = Fernet.generate_key().decode()
+    env = {**os.environ, **app_config(db_url, tmp_path),
+           "SMTP_ENCRYPTION_KEYS": f"{new_key},{TEST_SMTP_KEY}"}
+    result = subprocess.run([str(Path(sys.executable).with_name("proofdesk")),
+                             "rotate-smtp-key"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Re-encrypted 1 SMTP password" in result.stdout
+    stored = db_session.scalar(sa.select(User.smtp_password_encrypted)
+                               .where(User.id == designer.id))
+    assert secrets.decrypt([new_key], stored) == PASSWORD
+    with pytest.raises(secrets.UnreadablePassword):
+        secrets.decrypt([TEST_SMTP_KEY], stored)
+    assert PASSWORD not in result.stdout + result.stderr
