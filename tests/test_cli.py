@@ -54,6 +54,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def assert_the_worker_delivers_mail(tmp_path: Path, env: dict[str, str]) -> None:
+    """A queued email reaches the development mailbox with no second command."""
+    from proofdesk.accounts.services import create_user
+    from proofdesk.app import create_app
+    from proofdesk.customers import auth
+    from proofdesk.customers.services import create_customer
+    from proofdesk.db import session_scope
+
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        app = create_app()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    with session_scope(app) as session:
+        user = create_user(session, email="ops@studio.test", name="Ops", role="admin",
+                           password="a long enough passphrase")
+        customer = create_customer(session, name="Mia", email="mia@client.test", company=None,
+                                   created_by_id=user.id)
+        auth.invite(session, customer=customer, by=user,
+                    settings=auth.TokenSettings.from_config(app.config), ip=None)
+    app.extensions["db_engine"].dispose()
+    mailbox = tmp_path / "instance" / "mailbox"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list(mailbox.glob("*.eml")):
+        time.sleep(0.2)
+    messages = list(mailbox.glob("*.eml"))
+    assert messages, "the worker started by `proofdesk run` sent nothing"
+    assert "To: mia@client.test" in messages[0].read_text()
+
+
 def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
     """What `make run` does on a fresh machine: migrate the embedded default, then serve."""
     port = free_port()
@@ -86,6 +118,7 @@ def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
             raise AssertionError("the server did not answer: " + output)
         with urllib.request.urlopen(link, timeout=5) as response:
             assert "Create the first admin" in response.read().decode()
+        assert_the_worker_delivers_mail(tmp_path, env)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
