@@ -10,6 +10,8 @@ from typing import Any
 from dotenv import load_dotenv
 
 MB = 1024 * 1024
+DEFAULT_APPROVAL_TERMS = ("I have checked spelling, colours, sizes and content, and approve "
+                          "this version for production.")
 DEFAULT_NOTIFY_SUBJECT = "Proof ready for review: {proof_title} (version {version})"
 DEFAULT_NOTIFY_BODY = (
     "Hello {customer_name},\n\n"
@@ -139,6 +141,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SMTP_ALLOW_INSECURE": _bool(env.get("SMTP_ALLOW_INSECURE"), False),
         "SMTP_ALLOW_PRIVATE_HOSTS": _bool(env.get("SMTP_ALLOW_PRIVATE_HOSTS"), False),
         "SMTP_TEST_TIMEOUT": _int("SMTP_TEST_TIMEOUT", env.get("SMTP_TEST_TIMEOUT"), 15),
+        "APPROVAL_TERMS": env.get("APPROVAL_TERMS") or DEFAULT_APPROVAL_TERMS,
         "CUSTOMER_NOTIFY_DEFAULT_SUBJECT": env.get("CUSTOMER_NOTIFY_DEFAULT_SUBJECT") or
         DEFAULT_NOTIFY_SUBJECT,
         "CUSTOMER_NOTIFY_DEFAULT_BODY": (env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or

@@ -27,6 +27,7 @@ class Storage(Protocol):
     def size(self, key: str) -> int: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
+    def local_path(self, key: str) -> Path: ...
 
 
 def check_key(key: str) -> str:
@@ -109,12 +110,41 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def local_path(self, key: str) -> Path:
+        """A file on this machine with the object's bytes (here: the stored file itself)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file in storage: {key}")
+        return path
+
 
 class S3Storage:
-    def __init__(self, *, bucket: str, prefix: str = "", client: Any) -> None:
+    def __init__(self, *, bucket: str, prefix: str = "", client: Any,
+                 cache_dir: str | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.client = client
+        self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "proofdesk-cache")
+
+    def local_path(self, key: str) -> Path:
+        """A local copy of the object, downloaded once (stored objects never change), so a
+        long PDF can be rendered page by page without reading it all into memory."""
+        import hashlib
+
+        path = self.cache_dir / hashlib.sha256(self._key(key).encode()).hexdigest()
+        if path.is_file():
+            return path
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in self.stream(key):
+                    out.write(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -196,7 +226,8 @@ def make_storage(config: dict[str, Any]) -> Storage:
             aws_secret_access_key=config["S3_SECRET_ACCESS_KEY"],
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
         )
-        return S3Storage(bucket=config["S3_BUCKET"], prefix=config["S3_PREFIX"], client=client)
+        return S3Storage(bucket=config["S3_BUCKET"], prefix=config["S3_PREFIX"], client=client,
+                         cache_dir=str(Path(config["INSTANCE_PATH"]) / "cache"))
     return LocalStorage(config["UPLOAD_FOLDER"])
 
 

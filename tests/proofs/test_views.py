@@ -50,21 +50,29 @@ def test_designer_uploads_a_multi_page_pdf(app, client, factory, db_session):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Menu board" in page and "Bea Baker" in page
-    assert "Page 1 of 4" in page and "Preparing page 2" in page
-    assert "https://proofs.example.test/s/" in page  # the share link, built from BASE_URL
+    assert "Page 1 of 4" in page
     proof = db_session.scalar(sa.select(Proof))
+    assert f'src="/proofs/{proof.id}/v/1/pages/4"' in page  # loaded lazily, as one scrolls
+    assert "https://proofs.example.test/s/" in page  # the share link, built from BASE_URL
     version = proof.versions[0]
     assert (version.kind, version.page_count, version.pages_rendered) == ("pdf", 4, 1)
-    # The worker renders the rest; then every page is there.
+    # A reviewer who scrolls to page 3 before the worker gets there has it rendered at once.
+    with client.get(f"/proofs/{proof.id}/v/1/pages/3") as image:
+        assert image.status_code == 200 and image.mimetype == "image/jpeg"
+    db_session.expire_all()
+    assert db_session.get(ProofVersion, version.id).pages_rendered == 2
+    # The worker renders the rest, without rendering page 3 twice.
     assert run_once(app) >= 1
     db_session.expire_all()
     assert db_session.get(ProofVersion, version.id).pages_rendered == 4
+    assert sorted(db_session.scalars(sa.select(ProofPage.number))) == [1, 2, 3, 4]
     for number in range(1, 5):
         image = client.get(f"/proofs/{proof.id}/v/1/pages/{number}")
         assert image.status_code == 200 and image.mimetype == "image/jpeg"
         assert Image.open(io.BytesIO(image.data)).width > 0
     status = client.get(f"/proofs/{proof.id}/v/1/status").get_json()
-    assert status == {"pages_rendered": 4, "page_count": 4, "status": "done"}
+    assert status == {"pages_rendered": 4, "page_count": 4, "status": "done",
+                      "rendered": [1, 2, 3, 4]}
 
 
 def test_file_type_is_decided_by_content_not_by_name(app, client, factory, db_session):

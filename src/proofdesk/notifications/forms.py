@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, IntegerField, PasswordField, SelectChoice, SelectField,
-                     StringField)
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 SECURITY_LABELS = [SelectChoice("starttls", "STARTTLS (usually port 587)"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
@@ -58,15 +59,42 @@ def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE)
             sa.update(n).where(n.id.in_(picked.scalar_subquery())).values(**values)
             .returning(n.id)))
     else:
+        # No SKIP LOCKED: claim candidates one by one, each only if still due, and look again
+        # when other workers took them first (else this worker reports nothing due while
+        # rows wait).
         ids = []
-        for candidate in session.scalars(sa.select(n.id).where(_due(now))
-                                         .order_by(n.next_attempt_at, n.id).limit(limit)):
-            result = session.execute(sa.update(n).where(n.id == candidate, _due(now))
-                                     .values(**values))
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                ids.append(candidate)
+        while len(ids) < limit:
+            candidates = list(session.scalars(sa.select(n.id).where(_due(now)).order_by(
+                n.next_attempt_at, n.id).limit(limit - len(ids))))
+            if not candidates:
+                break
+            for candidate in candidates:
+                result = session.execute(sa.update(n).where(n.id == candidate, _due(now))
+                                         .values(**values))
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    ids.append(candidate)
     session.commit()
     return ids
+
+
+def keep_claim(session: Session, note: CustomerNotification, *,
+               lease: dt.timedelta = LEASE) -> bool:
+    """May this worker send a row it claimed now? With under half the lease left, the hold is
+    renewed first; False when it ran out, as another worker may have claimed the row."""
+    n = CustomerNotification
+    now = utcnow()
+    if note.claimed_until is not None and note.claimed_until - now > lease / 2:
+        return True  # nobody can claim the row before claimed_until: no need to ask
+    result = session.execute(
+        sa.update(n).where(n.id == note.id, n.status == "sending", n.claimed_until > now,
+                           n.claimed_until == note.claimed_until)
+        .values(claimed_until=now + lease, updated_at=now)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(note, "claimed_until", now + lease)
+    return True
 
 
 def mark_sent(session: Session, note: CustomerNotification, *, reply: str, mailer: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
@@ -21,12 +22,21 @@ def send_due(app: Flask) -> bool:
     session = app.extensions["db_sessionmaker"]()
     try:
         ids = services.claim_due(session)
-        for note_id in ids:
-            note = session.get(CustomerNotification, note_id)
-            if note is not None:
-                send(session, note)
-                session.commit()
-        return bool(ids)
+        if not ids:
+            return False
+        # Read the rows while surely still held: their claimed_until is what `keep_claim` checks,
+        # so a batch slower than its lease does not send what another worker took over.
+        notes = session.scalars(sa.select(CustomerNotification)
+                                .where(CustomerNotification.id.in_(ids))
+                                .order_by(CustomerNotification.id)).all()
+        for note in notes:
+            if not services.keep_claim(session, note):
+                log.warning("notification %s: lease ran out before sending; left to another "
+                            "worker", note.id)
+                continue
+            send(session, note)
+            session.commit()
+        return True
     finally:
         session.close()
 

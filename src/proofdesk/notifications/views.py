@@ -29,9 +29,12 @@ def _tester_key() -> str:
     return f"smtp-test:{current_user.get_id() and current_user.id}"
 
 
-def settings_form(user: User) -> SmtpSettingsForm:
-    form = SmtpSettingsForm(obj=None, allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"])
-    if request.method == "GET":
+def settings_form(user: User, *, posted: bool = True) -> SmtpSettingsForm:
+    """The settings form as posted, or (posted=False, e.g. after Send Test Email was posted)
+    filled from the user's saved settings."""
+    form = SmtpSettingsForm(obj=None, allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"],
+                            **({} if posted else {"formdata": None}))
+    if request.method == "GET" or not posted:
         form.host.data, form.port.data = user.smtp_host, user.smtp_port
         form.security.data = user.smtp_security or "starttls"
         form.username.data, form.from_name.data = user.smtp_username, user.smtp_from_name
@@ -82,7 +85,8 @@ def _own_page(form: SmtpSettingsForm | None = None, test_form: TestEmailForm | N
     if not test_form.to.data:
         test_form.to.data = current_user.email
     return render_template("notifications/own_settings.html", user=current_user,
-                           smtp_form=form or settings_form(current_user), test_form=test_form,
+                           smtp_form=form or settings_form(current_user, posted=False),
+                           test_form=test_form,
                            result=result), status
 
 
@@ -117,7 +121,8 @@ def email_forms(user: User) -> dict[str, object]:
     """What the Email section of Admin → Users → Edit needs."""
     test_form = TestEmailForm()
     test_form.to.data = current_user.email
-    return {"smtp_form": settings_form(user), "test_form": test_form, "result": None}
+    return {"smtp_form": settings_form(user, posted=False), "test_form": test_form,
+            "result": None}
 
 
 def admin_page(user: User, *, smtp_form: SmtpSettingsForm | None = None,
@@ -128,8 +133,12 @@ def admin_page(user: User, *, smtp_form: SmtpSettingsForm | None = None,
     test_form = test_form or TestEmailForm()
     if not test_form.to.data:
         test_form.to.data = current_user.email
-    return render_template("admin/user_form.html", form=UserForm(obj=user), user=user,
-                           smtp_form=smtp_form or settings_form(user), test_form=test_form,
+    # formdata=None: the posted form was the email one; the user form shows what is saved
+    # (bound to that post, the unchecked "Active" box would deactivate the user on Save).
+    return render_template("admin/user_form.html", form=UserForm(formdata=None, obj=user),
+                           user=user,
+                           smtp_form=smtp_form or settings_form(user, posted=False),
+                           test_form=test_form,
                            result=result), status
 
 

@@ -31,8 +31,9 @@ def _proof(proof_id: int) -> Proof:
     return proof_or_404(get_session(), viewer=_me(), proof_id=proof_id)
 
 
-def _urls(proof: Proof) -> ReviewUrls:
-    return ReviewUrls("portal", {"proof_id": proof.id})
+def _who(proof: Proof) -> screen.Audience:
+    return screen.Audience(urls=ReviewUrls("portal", {"proof_id": proof.id}),
+                           template="review/share.html", customer=_me())
 
 
 @bp.get("")
@@ -49,14 +50,14 @@ def index() -> str:
 def show(proof_id: int) -> tuple[str, int]:
     # Endpoint names here match ReviewUrls, so the review screen links the same way everywhere.
     found = _proof(proof_id)
-    return screen.page(found, None, urls=_urls(found), reviewer=_me())
+    return screen.page(found, None, who=_who(found))
 
 
 @bp.get("/proofs/<int:proof_id>/v/<int:number>")
 @customer_required
 def version(proof_id: int, number: int) -> tuple[str, int]:
     found = _proof(proof_id)
-    return screen.page(found, number, urls=_urls(found), reviewer=_me())
+    return screen.page(found, number, who=_who(found))
 
 
 @bp.post("/proofs/<int:proof_id>/comments")
@@ -64,7 +65,7 @@ def version(proof_id: int, number: int) -> tuple[str, int]:
 @limiter.limit("30 per minute")
 def comment(proof_id: int) -> Response | tuple[str, int]:
     found = _proof(proof_id)
-    return screen.comment(found, urls=_urls(found), reviewer=_me())
+    return screen.comment(found, who=_who(found))
 
 
 @bp.post("/proofs/<int:proof_id>/decision")
@@ -72,7 +73,36 @@ def comment(proof_id: int) -> Response | tuple[str, int]:
 @limiter.limit("30 per minute")
 def decision(proof_id: int) -> Response | tuple[str, int]:
     found = _proof(proof_id)
-    return screen.decision(found, urls=_urls(found), reviewer=_me())
+    return screen.decision(found, who=_who(found))
+
+
+@bp.post("/proofs/<int:proof_id>/threads/<int:comment_id>")
+@customer_required
+@limiter.limit("30 per minute")
+def resolve(proof_id: int, comment_id: int) -> Response:
+    found = _proof(proof_id)
+    return screen.resolve(found, comment_id, who=_who(found))
+
+
+@bp.post("/proofs/<int:proof_id>/decision/withdraw")
+@customer_required
+@limiter.limit("30 per minute")
+def withdraw(proof_id: int) -> Response | tuple[str, int]:
+    found = _proof(proof_id)
+    return screen.withdraw(found, who=_who(found))
+
+
+@bp.get("/proofs/<int:proof_id>/compare")
+@customer_required
+def compare(proof_id: int) -> str:
+    found = _proof(proof_id)
+    return screen.compare(found, who=_who(found))
+
+
+@bp.get("/proofs/<int:proof_id>/compare/<int:a>/<int:b>/pages/<int:page>")
+@customer_required
+def diff(proof_id: int, a: int, b: int, page: int) -> Response:
+    return screen.diff(_proof(proof_id), a, b, page)
 
 
 @bp.get("/proofs/<int:proof_id>/v/<int:number>/pages/<int:page>")

@@ -6,6 +6,7 @@ import hashlib
 import io
 import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
@@ -114,11 +115,10 @@ def _open_image(stream: IO[bytes], content_type: str, max_pixels: int) -> Image.
 
 
 def _pdf_page_count(stream: IO[bytes], max_pages: int) -> int:
-    data = stream.read()
     stream.seek(0)
     try:
         with PDFIUM_LOCK:
-            pdf = pdfium.PdfDocument(data)
+            pdf = pdfium.PdfDocument(stream)  # reads what it needs, not the whole file
             try:
                 count = len(pdf)
             finally:
@@ -157,11 +157,15 @@ def render_image(data: bytes, content_type: str, max_pixels: int) -> RenderedPag
         return _page_images(image, 1)
 
 
-def render_pdf_pages(data: bytes, numbers: range) -> list[RenderedPage]:
-    """Render the given 1-based pages, each scaled so its long side fits the preview."""
+def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int]
+                     ) -> list[RenderedPage]:
+    """Render the given 1-based pages of a PDF (bytes, a path or an open file), each scaled
+    so its long side fits the preview."""
     pages = []
+    if hasattr(source, "seek"):
+        source.seek(0)  # type: ignore[union-attr]
     with PDFIUM_LOCK:
-        pdf = pdfium.PdfDocument(data)
+        pdf = pdfium.PdfDocument(source)
         try:
             for number in numbers:
                 page = pdf[number - 1]

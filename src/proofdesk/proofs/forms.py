@@ -21,6 +21,9 @@ class ProofForm(FlaskForm):
     file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
                      description=FILE_HELP)
     notify = BooleanField("Notify customer now", description=NOTIFY_HELP)
+    require_terms = BooleanField("Ask the customer to tick the approval terms",
+                                 description="They confirm the studio's terms (set by the "
+                                             "operator) before they can approve.")
 
 
 class VersionForm(FlaskForm):

@@ -41,8 +41,14 @@ class Proof(Base):
     current_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[created_at]
     last_activity_at: Mapped[dt.datetime]
+    # Ask the reviewer to tick the studio's approval terms before approving.
+    require_terms: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Locked for production: no more decisions, withdrawals or versions.
+    locked_at: Mapped[dt.datetime | None]
+    locked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
 
-    designer: Mapped[User] = relationship()
+    designer: Mapped[User] = relationship(foreign_keys=[designer_id])
     customer: Mapped[Customer] = relationship()
     versions: Mapped[list[ProofVersion]] = relationship(
         back_populates="proof", order_by="ProofVersion.number", cascade="all, delete-orphan"

@@ -83,12 +83,11 @@ def _add_version_row(
     session.add(version)
     session.flush()
     # Page 1 now, so the proof has a preview at once; the worker renders the rest.
-    upload.stream.seek(0)
-    data = upload.stream.read()
     if artwork.kind == "image":
-        first = files.render_image(data, artwork.content_type, limits.max_pixels)
+        upload.stream.seek(0)
+        first = files.render_image(upload.stream.read(), artwork.content_type, limits.max_pixels)
     else:
-        first = files.render_pdf_pages(data, range(1, 2))[0]
+        first = files.render_pdf_pages(upload.stream, [1])[0]
     _store_page(session, storage, version, prefix, first)
     version.pages_rendered = 1
     version.render_status = "done" if artwork.page_count == 1 else "pending"
@@ -98,9 +97,9 @@ def _add_version_row(
 def create_proof(
     session: Session, *, storage: Storage, designer: User, customer_id: int, title: str,
     message: str | None, due_date: dt.date | None, upload: Upload, limits: Limits,
-    ip: str | None,
+    ip: str | None, require_terms: bool = False,
 ) -> Proof:
-    title = title.strip()
+    title = " ".join(title.split())  # one line: it becomes an email subject
     if not title:
         raise ServiceError("Enter a title.", "title")
     customer = session.get(Customer, customer_id)
@@ -110,7 +109,7 @@ def create_proof(
     proof = Proof(designer_id=designer.id, customer_id=customer.id, title=title[:200],
                   message=(message or "").strip() or None, due_date=due_date,
                   status="awaiting_review", current_version=1, created_at=now,
-                  last_activity_at=now)
+                  last_activity_at=now, require_terms=require_terms)
     session.add(proof)
     _add_version_row(session, storage=storage, proof=proof, number=1, upload=upload,
                      limits=limits, uploaded_by=designer)
@@ -198,28 +197,77 @@ def claim_render_job(session: Session) -> ProofVersion | None:
     return session.get(ProofVersion, candidate)
 
 
+def _store_rendered(session: Session, storage: Storage, version: ProofVersion,
+                    page: files.RenderedPage) -> ProofPage:
+    """Store a page rendered after the upload. The worker and a reviewer's request may render
+    the same page at once: each writes its own files, one row wins, the loser's files go."""
+    prefix = version.file_key.rsplit("/", 1)[0]
+    suffix = uuid.uuid4().hex[:8]
+    image_key = f"{prefix}/page-{page.number}-{suffix}.jpg"
+    thumb_key = f"{prefix}/thumb-{page.number}-{suffix}.jpg"
+    storage.save(image_key, io.BytesIO(page.preview), "image/jpeg")
+    storage.save(thumb_key, io.BytesIO(page.thumb), "image/jpeg")
+    try:
+        with session.begin_nested():
+            row = ProofPage(version_id=version.id, number=page.number, image_key=image_key,
+                            thumb_key=thumb_key, width=page.width, height=page.height)
+            session.add(row)
+        return row
+    except sa.exc.IntegrityError:
+        storage.delete(image_key)
+        storage.delete(thumb_key)
+        existing = session.scalar(sa.select(ProofPage).where(
+            ProofPage.version_id == version.id, ProofPage.number == page.number))
+        assert existing is not None
+        return existing
+
+
+def _missing_pages(session: Session, version: ProofVersion) -> list[int]:
+    have = set(session.scalars(sa.select(ProofPage.number)
+                               .where(ProofPage.version_id == version.id)))
+    return [n for n in range(1, version.page_count + 1) if n not in have]
+
+
+def _count_pages(session: Session, version: ProofVersion) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(ProofPage)
+                          .where(ProofPage.version_id == version.id)) or 0
+
+
 def render_next_pages(session: Session, *, storage: Storage, version: ProofVersion,
                       batch: int = RENDER_BATCH) -> None:
-    """Render the next few pages and give the version back to the queue if pages remain,
-    so that one long PDF does not hold up other work."""
-    data = storage.read(version.file_key)
-    prefix = version.file_key.rsplit("/", 1)[0]
-    start = version.pages_rendered + 1
-    stop = min(version.page_count, start + batch - 1)
+    """Render the next few missing pages and give the version back to the queue if pages
+    remain, so that one long PDF does not hold up other work."""
+    todo = _missing_pages(session, version)[:batch]
     try:
-        for page in files.render_pdf_pages(data, range(start, stop + 1)):
-            _store_page(session, storage, version, prefix, page)
+        source = str(storage.local_path(version.file_key))
+        for page in files.render_pdf_pages(source, todo):
+            _store_rendered(session, storage, version, page)
     except Exception as exc:  # noqa: BLE001 - a bad page must not stop the worker
         session.rollback()
         version.render_status = "failed"
-        version.render_error = f"Page {start} could not be rendered."
+        version.render_error = f"Page {todo[0] if todo else '?'} could not be rendered."
         version.render_claimed_until = None
         session.commit()
         raise RenderFailed(str(exc)) from exc
-    version.pages_rendered = stop
-    version.render_status = "done" if stop >= version.page_count else "pending"
+    version.pages_rendered = _count_pages(session, version)
+    version.render_status = "done" if version.pages_rendered >= version.page_count \
+        else "pending"
     version.render_claimed_until = None
     session.commit()
+
+
+def render_page_now(session: Session, *, storage: Storage, version: ProofVersion,
+                    number: int) -> ProofPage | None:
+    """Render one page at once for a reviewer who scrolled to it before the worker did.
+    Another process may render it at the same moment; then its row is used."""
+    if version.kind != "pdf" or not 1 <= number <= version.page_count:
+        return None
+    page = files.render_pdf_pages(str(storage.local_path(version.file_key)), [number])[0]
+    row = _store_rendered(session, storage, version, page)
+    session.flush()
+    version.pages_rendered = _count_pages(session, version)
+    session.commit()
+    return row
 
 
 class RenderFailed(Exception):

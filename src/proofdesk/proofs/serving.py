@@ -7,8 +7,9 @@ from urllib.parse import quote
 from flask import Response, abort, jsonify
 from sqlalchemy.orm import Session
 
-from proofdesk.proofs.models import Proof, ProofVersion
-from proofdesk.proofs.services import version_of
+from proofdesk.db import get_session
+from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
+from proofdesk.proofs.services import render_page_now, version_of
 from proofdesk.storage import get_storage
 
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -21,11 +22,21 @@ def version_or_404(session: Session, proof: Proof, number: int) -> ProofVersion:
     return version
 
 
-def send_page(version: ProofVersion, number: int, *, thumb: bool) -> Response:
+def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
+    """A rendered page; one the worker has not reached yet is rendered now, so a reviewer
+    scrolling through a long PDF never waits for the whole file."""
     page = next((p for p in version.pages if p.number == number), None)
+    if page is None and version.render_status != "failed":
+        page = render_page_now(get_session(), storage=get_storage(), version=version,
+                               number=number)
+    return page
+
+
+def send_page(version: ProofVersion, number: int, *, thumb: bool) -> Response:
+    storage = get_storage()
+    page = page_or_render(version, number)
     if page is None:
         abort(404)
-    storage = get_storage()
     key = page.thumb_key if thumb else page.image_key
     return Response(storage.stream(key), mimetype="image/jpeg",
                     headers={"Cache-Control": IMMUTABLE})
@@ -50,4 +61,5 @@ def send_original(version: ProofVersion) -> Response:
 
 def render_status(version: ProofVersion) -> Response:
     return jsonify(pages_rendered=version.pages_rendered, page_count=version.page_count,
-                   status=version.render_status)
+                   status=version.render_status,
+                   rendered=sorted(p.number for p in version.pages))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -18,8 +18,9 @@ from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.forms import ProofForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof
+from proofdesk.review import screen
 from proofdesk.review import services as review
-from proofdesk.review.forms import CommentForm
+from proofdesk.review.models import Decision
 from proofdesk.review.urls import ReviewUrls
 from proofdesk.storage import get_storage
 from proofdesk.web import client_ip
@@ -74,7 +75,7 @@ def new() -> str | Response:
                 session, storage=get_storage(), designer=current_user,
                 customer_id=form.customer_id.data, title=form.title.data,
                 message=form.message.data, due_date=form.due_date.data, upload=upload,
-                limits=_limits(), ip=client_ip())
+                limits=_limits(), ip=client_ip(), require_terms=bool(form.require_terms.data))
             if form.notify.data:
                 notify_customer(session, proof=proof, version_number=1,
                                 custom_message=form.message.data, config=current_app.config)
@@ -92,19 +93,21 @@ def new() -> str | Response:
     return render_template("proofs/new.html", form=form), status
 
 
-def _review_page(proof: Proof, number: int | None) -> str:
+def _staff_extra(proof: Proof) -> dict[str, object]:
     session = get_session()
-    version = serving.version_or_404(session, proof, number or proof.current_version)
     link = review.active_share_link(session, proof)
-    return render_template(
-        "proofs/show.html", proof=proof, version=version, versions=proof.versions,
-        comments=review.thread(session, proof), decisions=review.decisions(session, proof),
-        activities=review.proof_activity(session, proof),
-        notifications=notes_for_proof(session, proof.id),
-        share_url=review.share_url(link) if link else None,
-        urls=ReviewUrls("proofs", {"proof_id": proof.id}), comment_form=CommentForm(),
-        staff=True,
-    )
+    return {"activities": review.proof_activity(session, proof),
+            "notifications": notes_for_proof(session, proof.id),
+            "share_url": review.share_url(link) if link else None}
+
+
+def _who(proof: Proof) -> screen.Audience:
+    return screen.Audience(urls=ReviewUrls("proofs", {"proof_id": proof.id}),
+                           template="proofs/show.html", user=current_user, extra=_staff_extra)
+
+
+def _review_page(proof: Proof, number: int | None) -> tuple[str, int]:
+    return screen.page(proof, number, who=_who(proof))
 
 
 def _proof(proof_id: int) -> Proof:
@@ -113,20 +116,24 @@ def _proof(proof_id: int) -> Proof:
 
 @bp.get("/<int:proof_id>")
 @login_required
-def show(proof_id: int) -> str:
+def show(proof_id: int) -> tuple[str, int]:
     return _review_page(_proof(proof_id), None)
 
 
 @bp.get("/<int:proof_id>/v/<int:number>")
 @login_required
-def version(proof_id: int, number: int) -> str:
+def version(proof_id: int, number: int) -> tuple[str, int]:
     return _review_page(_proof(proof_id), number)
 
 
 @bp.route("/<int:proof_id>/versions/new", methods=["GET", "POST"])
 @login_required
-def new_version(proof_id: int) -> str | Response:
+def new_version(proof_id: int) -> str | Response | tuple[str, int]:
     proof = _proof(proof_id)
+    if proof.locked_at is not None:
+        flash("This proof is locked for production; unlock it to upload a new version.",
+              "error")
+        return redirect(url_for("proofs.show", proof_id=proof.id))
     form = VersionForm()
     if form.validate_on_submit():
         session = get_session()
@@ -154,22 +161,58 @@ def new_version(proof_id: int) -> str | Response:
 
 @bp.post("/<int:proof_id>/comments")
 @login_required
-def comment(proof_id: int) -> Response:
+def comment(proof_id: int) -> Response | tuple[str, int]:
+    proof = _proof(proof_id)
+    return screen.comment(proof, who=_who(proof))
+
+
+@bp.post("/<int:proof_id>/threads/<int:comment_id>")
+@login_required
+def resolve(proof_id: int, comment_id: int) -> Response:
+    proof = _proof(proof_id)
+    return screen.resolve(proof, comment_id, who=_who(proof))
+
+
+@bp.get("/<int:proof_id>/compare")
+@login_required
+def compare(proof_id: int) -> str:
+    proof = _proof(proof_id)
+    return screen.compare(proof, who=_who(proof))
+
+
+@bp.get("/<int:proof_id>/compare/<int:a>/<int:b>/pages/<int:page>")
+@login_required
+def diff(proof_id: int, a: int, b: int, page: int) -> Response:
+    return screen.diff(_proof(proof_id), a, b, page)
+
+
+@bp.post("/<int:proof_id>/lock")
+@login_required
+def lock(proof_id: int) -> Response:
     proof = _proof(proof_id)
     session = get_session()
-    form = CommentForm()
-    if form.validate_on_submit():
-        version = serving.version_or_404(session, proof, proof.current_version)
-        try:
-            review.add_comment(session, proof=proof, version=version, author_name=None,
-                               body=form.body.data, user=current_user, ip=client_ip())
-            session.commit()
-        except ServiceError as exc:
-            session.rollback()
-            flash(exc.message, "error")
-    else:
-        flash("Write a comment first.", "error")
-    return redirect(url_for("proofs.show", proof_id=proof.id) + "#comments")
+    locking = request.form.get("action") != "unlock"
+    review.lock(session, proof=proof, by=current_user, locked=locking, ip=client_ip())
+    session.commit()
+    flash("Locked for production: no more decisions, withdrawals or versions."
+          if locking else "Unlocked.", "success")
+    return redirect(url_for("proofs.show", proof_id=proof.id))
+
+
+@bp.get("/<int:proof_id>/decisions/<int:decision_id>/certificate.pdf")
+@login_required
+def certificate(proof_id: int, decision_id: int) -> Response:
+    from proofdesk.review.certificate import approval_certificate
+
+    proof = _proof(proof_id)
+    session = get_session()
+    decision = session.get(Decision, decision_id)
+    if decision is None or decision.proof_id != proof.id:
+        abort(404)
+    pdf = approval_certificate(session, storage=get_storage(), proof=proof, decision=decision)
+    name = f"approval-record-{proof.id}-v{decision.version.number}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": serving.content_disposition(name)})
 
 
 @bp.post("/<int:proof_id>/share-link")

@@ -31,8 +31,14 @@ class ShareLink(Base):
 
 
 class Comment(Base):
+    """A message on a version. A top-level comment starts a thread (replies point to it);
+    it may carry a pin: a point, or a rectangle, on one page, in fractions of the page."""
+
     __tablename__ = "comments"
-    __table_args__ = (sa.Index("ix_comments_proof_created", "proof_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_comments_proof_created", "proof_id", "created_at"),
+        sa.Index("ix_comments_parent", "parent_id"),
+    )
 
     id: Mapped[intpk]
     proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
@@ -48,8 +54,21 @@ class Comment(Base):
     )
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[created_at]
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    page_number: Mapped[int | None]
+    pin_x: Mapped[float | None]
+    pin_y: Mapped[float | None]
+    pin_w: Mapped[float | None]
+    pin_h: Mapped[float | None]
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(200))
 
     version: Mapped[ProofVersion] = relationship()
+
+    @property
+    def pinned(self) -> bool:
+        return self.page_number is not None and self.pin_x is not None
 
 
 DECISIONS = {"approved": "Approved", "changes_requested": "Changes requested"}
@@ -79,6 +98,11 @@ class Decision(Base):
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[created_at]
+    # The approval record: the exact file decided on, and the terms the reviewer ticked.
+    file_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    terms: Mapped[str | None] = mapped_column(sa.Text)
+    withdrawn_at: Mapped[dt.datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     version: Mapped[ProofVersion] = relationship()
 

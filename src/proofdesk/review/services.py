@@ -13,6 +13,7 @@ from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Activity, Proof, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, ShareLink
+from proofdesk.review.threads import Pin, thread_root
 from proofdesk.tokens import derive_token, hash_token, new_token
 
 SHARE_PURPOSE = "share-link"
@@ -97,32 +98,55 @@ def _clean_body(body: str | None, *, required_message: str) -> str:
 def add_comment(
     session: Session, *, proof: Proof, version: ProofVersion, author_name: str | None,
     body: str | None, user: User | None = None, customer: Customer | None = None,
-    ip: str | None,
+    ip: str | None, pin: Pin | None = None, reply_to: int | None = None,
 ) -> Comment:
+    """A comment on a version: a new thread (optionally pinned) or a reply to a thread."""
     name = user.name if user else customer.name if customer else _clean_name(author_name)
+    text = _clean_body(body, required_message="Write a comment first.")
+    parent = None
+    if reply_to is not None:
+        parent = thread_root(session, proof=proof, comment_id=reply_to)
+        version, pin = parent.version, None
     comment = Comment(proof_id=proof.id, version_id=version.id, author_name=name,
                       author_user_id=user.id if user else None,
-                      author_customer_id=customer.id if customer else None,
-                      body=_clean_body(body, required_message="Write a comment first."))
+                      author_customer_id=customer.id if customer else None, body=text,
+                      parent_id=parent.id if parent else None)
+    if pin is not None:
+        comment.page_number, comment.pin_x, comment.pin_y = pin.page, pin.x, pin.y
+        comment.pin_w, comment.pin_h = pin.w, pin.h
+    if parent is not None and parent.resolved_at is not None:
+        parent.resolved_at = parent.resolved_by = None  # a reply reopens the thread
     session.add(comment)
     proof.last_activity_at = utcnow()
     activity.record(session, kind="comment.added", actor=name, ip=ip, proof_id=proof.id,
-                    user_id=user.id if user else None, detail=f"on v{version.number}")
+                    user_id=user.id if user else None,
+                    detail=f"{'reply ' if parent else ''}on v{version.number}"
+                           f"{f', page {pin.page}' if pin else ''}")
     return comment
+
+
+class Locked(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("This proof is locked for production; contact the designer.")
 
 
 def decide(
     session: Session, *, proof: Proof, version: ProofVersion, decision: str,
     reviewer_name: str | None, comment: str | None, ip: str | None, user_agent: str | None,
-    customer: Customer | None = None,
+    customer: Customer | None = None, accepted_terms: bool = False, terms: str = "",
 ) -> Decision:
-    """Approve or request changes on the current version."""
+    """Approve or request changes on the current version, keeping the approval record: the
+    file's SHA-256, who, when, from where, and the terms ticked."""
     if decision not in DECISIONS:
         raise ServiceError("Choose approve or request changes.")
+    if proof.locked_at is not None:
+        raise Locked()
     if version.number != proof.current_version:
         raise ServiceError(f"Version {version.number} has been replaced by version "
                            f"{proof.current_version}; review the newest version.")
     name = customer.name if customer else _clean_name(reviewer_name)
+    if decision == "approved" and proof.require_terms and not accepted_terms:
+        raise ServiceError("Tick the approval terms to approve.", "accept_terms")
     comment_row = None
     if decision == "changes_requested" or (comment or "").strip():
         comment_row = add_comment(session, proof=proof, version=version, author_name=name,
@@ -133,13 +157,43 @@ def decide(
     row = Decision(proof_id=proof.id, version_id=version.id, decision=decision,
                    reviewer_name=name, customer_id=customer.id if customer else None,
                    comment_id=comment_row.id if comment_row else None,
-                   ip=ip, user_agent=(user_agent or "")[:300])
+                   ip=ip, user_agent=(user_agent or "")[:300], file_sha256=version.sha256,
+                   terms=terms if decision == "approved" and proof.require_terms else None)
     session.add(row)
     proof.status = decision
     proof.last_activity_at = utcnow()
     activity.record(session, kind=f"decision.{decision}", actor=name, ip=ip, proof_id=proof.id,
                     detail=f"on v{version.number}")
     return row
+
+
+def withdraw_approval(session: Session, *, proof: Proof, reason: str | None, by_name: str,
+                      ip: str | None) -> Decision:
+    """Take back the current version's approval, with a reason, until the proof is locked."""
+    if proof.locked_at is not None:
+        raise Locked()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why you withdraw the approval.", "reason")
+    latest = session.scalar(
+        sa.select(Decision).join(Decision.version)
+        .where(Decision.proof_id == proof.id, ProofVersion.number == proof.current_version)
+        .order_by(Decision.created_at.desc(), Decision.id.desc()).limit(1))
+    if latest is None or latest.decision != "approved" or latest.withdrawn_at is not None:
+        raise ServiceError("There is no approval to withdraw.")
+    latest.withdrawn_at, latest.withdrawn_reason = utcnow(), reason[:MAX_COMMENT]
+    proof.status = "awaiting_review"
+    proof.last_activity_at = utcnow()
+    activity.record(session, kind="decision.withdrawn", actor=by_name, ip=ip, proof_id=proof.id,
+                    detail=reason[:200])
+    return latest
+
+
+def lock(session: Session, *, proof: Proof, by: User, locked: bool, ip: str | None) -> None:
+    proof.locked_at = utcnow() if locked else None
+    proof.locked_by_id = by.id if locked else None
+    activity.record(session, kind="proof.locked" if locked else "proof.unlocked", actor=by.name,
+                    ip=ip, proof_id=proof.id, user_id=by.id)
 
 
 def thread(session: Session, proof: Proof) -> list[Comment]:

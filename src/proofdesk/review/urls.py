@@ -39,3 +39,15 @@ class ReviewUrls:
 
     def show(self) -> str:
         return self._url("show")
+
+    def resolve(self, comment_id: int) -> str:
+        return self._url("resolve", comment_id=comment_id)
+
+    def withdraw(self) -> str:
+        return self._url("withdraw")
+
+    def compare(self, a: int, b: int) -> str:
+        return self._url("compare", a=a, b=b)
+
+    def diff(self, a: int, b: int, page: int) -> str:
+        return self._url("diff", a=a, b=b, page=page)

@@ -20,7 +20,7 @@ from proofdesk.web import client_ip, limiter
 bp = Blueprint("review", __name__, url_prefix="/s/<token>")
 
 TOKEN_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
-URLS = ReviewUrls("review")
+WHO = screen.Audience(urls=ReviewUrls("review"), template="review/share.html")
 
 
 @bp.after_request
@@ -61,7 +61,7 @@ def _link() -> Proof:
     session = get_session()
     link = services.find_share_link(session, g.share_token)
     own = link is not None and customer is not None and link.proof.customer_id == customer.id
-    if own and request.endpoint in {"review.show", "review.version"}:
+    if own and request.endpoint in {"review.show", "review.version", "review.compare"}:
         assert link is not None
         raise GoTo(url_for("portal.show", proof_id=link.proof_id))
     if not legacy and not own:
@@ -94,24 +94,46 @@ def show() -> tuple[str, int]:
     session = get_session()
     services.record_link_view(session, proof_id=proof.id, ip=client_ip())
     session.commit()
-    return screen.page(proof, None, urls=URLS, reviewer=None)
+    return screen.page(proof, None, who=WHO)
 
 
 @bp.get("/v/<int:number>")
 def version(number: int) -> tuple[str, int]:
-    return screen.page(_link(), number, urls=URLS, reviewer=None)
+    return screen.page(_link(), number, who=WHO)
 
 
 @bp.post("/comments")
 @limiter.limit("30 per minute")
 def comment() -> Response | tuple[str, int]:
-    return screen.comment(_link(), urls=URLS, reviewer=None)
+    return screen.comment(_link(), who=WHO)
+
+
+@bp.post("/threads/<int:comment_id>")
+@limiter.limit("30 per minute")
+def resolve(comment_id: int) -> Response:
+    return screen.resolve(_link(), comment_id, who=WHO)
 
 
 @bp.post("/decision")
 @limiter.limit("30 per minute")
 def decision() -> Response | tuple[str, int]:
-    return screen.decision(_link(), urls=URLS, reviewer=None)
+    return screen.decision(_link(), who=WHO)
+
+
+@bp.post("/decision/withdraw")
+@limiter.limit("30 per minute")
+def withdraw() -> Response | tuple[str, int]:
+    return screen.withdraw(_link(), who=WHO)
+
+
+@bp.get("/compare")
+def compare() -> str:
+    return screen.compare(_link(), who=WHO)
+
+
+@bp.get("/compare/<int:a>/<int:b>/pages/<int:page>")
+def diff(a: int, b: int, page: int) -> Response:
+    return screen.diff(_link(), a, b, page)
 
 
 @bp.get("/v/<int:number>/pages/<int:page>")
