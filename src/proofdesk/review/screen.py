@@ -126,6 +126,9 @@ def decision(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
                             accepted_terms=bool(form.accept_terms.data),
                             terms=current_app.config["APPROVAL_TERMS"])
             session.commit()
+        except services.Locked as exc:
+            session.rollback()
+            flash(exc.message, "error")  # the decision form is not shown on a locked proof
         except ServiceError as exc:
             session.rollback()
             field_name = {"name": "name", "body": "comment",
@@ -148,6 +151,9 @@ def withdraw(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
             services.withdraw_approval(session, proof=proof, reason=form.reason.data,
                                        by_name=who.name(form.name.data), ip=client_ip())
             session.commit()
+        except services.Locked as exc:
+            session.rollback()
+            flash(exc.message, "error")
         except ServiceError as exc:
             session.rollback()
             form.reason.errors = [exc.message]
