@@ -17,7 +17,7 @@ from proofdesk.forms import apply_error
 from proofdesk.notifications import services, smtp
 from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
 from proofdesk.notifications.models import STATUSES, CustomerNotification
-from proofdesk.pagination import page_arg
+from proofdesk.pagination import id_arg, page_arg
 from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("notifications", __name__)
@@ -169,11 +169,6 @@ def _date_arg(name: str) -> dt.date | None:
         return None
 
 
-def _id_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 @bp.get("/admin/notifications")
 @admin_required
 def log() -> str:
@@ -184,7 +179,7 @@ def log() -> str:
     session = get_session()
     filters = services.LogFilter(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
-        designer_id=_id_arg("designer"), customer_id=_id_arg("customer"),
+        designer_id=id_arg("designer"), customer_id=id_arg("customer"),
         since=_date_arg("since"), until=_date_arg("until"))
     page = page_arg()
     rows, has_more = services.log_page(session, filters=filters, page=page)

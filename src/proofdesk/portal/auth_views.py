@@ -159,4 +159,4 @@ def change_password() -> str | Response:
             session.commit()
             flash("Your password is changed. Other sessions have been logged out.", "success")
             return redirect(url_for("portal.index"))
-    return render_template("portal/password.html", form=form)
+    return render_template("accounts/password.html", form=form)

@@ -13,7 +13,7 @@ from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
 from proofdesk.notifications.services import notify_customer
-from proofdesk.pagination import page_arg
+from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.forms import ProofForm, VersionForm
@@ -28,17 +28,12 @@ from proofdesk.web import client_ip
 bp = Blueprint("proofs", __name__, url_prefix="/proofs")
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 @bp.get("")
 @login_required
 def dashboard() -> str:
     session = get_session()
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    customer_id = _int_arg("customer")
+    customer_id = id_arg("customer")
     q = request.args.get("q", "")[:200]
     page = page_arg()
     proofs, has_more = services.list_proofs(session, viewer=current_user, status=status,
@@ -65,8 +60,8 @@ def _limits() -> services.Limits:
 def new() -> str | Response:
     form = ProofForm()
     form.customer_id.choices = _customer_choices()
-    if request.method == "GET" and _int_arg("customer"):
-        form.customer_id.data = _int_arg("customer")
+    if request.method == "GET" and id_arg("customer"):
+        form.customer_id.data = id_arg("customer")
     if form.validate_on_submit():
         session = get_session()
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)

@@ -16,6 +16,7 @@ from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
+from proofdesk.pagination import id_arg
 from proofdesk.proofs import serving
 from proofdesk.proofs.models import Proof
 from proofdesk.review import compare as comparing
@@ -64,15 +65,10 @@ def page(proof: Proof, number: int | None, *, who: Audience, status: int = 200,
     ), status
 
 
-def _int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 def comment(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
     session = get_session()
     form = CommentForm()
-    number = _int("version") or proof.current_version
+    number = id_arg("version", form=True) or proof.current_version
     if form.validate_on_submit():
         version = serving.version_or_404(session, proof, number)
         try:
@@ -82,14 +78,14 @@ def comment(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
             services.add_comment(session, proof=proof, version=version,
                                  author_name=form.name.data, body=form.body.data,
                                  user=who.user, customer=who.customer, ip=client_ip(), pin=pin,
-                                 reply_to=_int("reply_to"))
+                                 reply_to=id_arg("reply_to", form=True))
             session.commit()
         except ServiceError as exc:
             session.rollback()
             form[exc.field if exc.field in {"name", "body"} else "body"].errors = [exc.message]
         else:
-            flash("Your reply is added." if _int("reply_to") else "Your comment is added.",
-                  "success")
+            reply = id_arg("reply_to", form=True)
+            flash("Your reply is added." if reply else "Your comment is added.", "success")
             return redirect(who.urls.version(number) + "#comments")
     return page(proof, number, who=who, status=400, comment_form=form)
 
@@ -107,7 +103,7 @@ def resolve(proof: Proof, comment_id: int, *, who: Audience) -> Response:
                     actor=name, ip=client_ip(), proof_id=proof.id,
                     user_id=who.user.id if who.user else None)
     session.commit()
-    number = _int("version") or root.version.number
+    number = id_arg("version", form=True) or root.version.number
     return redirect(who.urls.version(number) + f"#thread-{root.id}")
 
 
