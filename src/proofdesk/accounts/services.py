@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from proofdesk import activity
+from proofdesk import activity, sessions
 from proofdesk.accounts.models import ROLES, SetupToken, User, UserSession
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
@@ -100,10 +100,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 
 
 def start_session(session: Session, *, user: User, ip: str | None, user_agent: str | None) -> str:
-    token = new_token()
-    now = utcnow()
-    session.add(UserSession(user_id=user.id, token_hash=hash_token(token), last_seen_at=now,
-                            created_at=now, ip=ip, user_agent=(user_agent or "")[:300]))
+    token = sessions.start(session, UserSession, owner={"user_id": user.id}, ip=ip,
+                           user_agent=user_agent)
     user.session_token = token
     return token
 
@@ -112,30 +110,21 @@ def load_session(
     session: Session, *, token: str, idle: dt.timedelta, max_age: dt.timedelta
 ) -> User | None:
     """The user behind a session token, if the session is alive and the user active."""
-    row = session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    row = sessions.find(session, UserSession, token=token, idle=idle, max_age=max_age,
+                        usable=lambda row: row.user.active)
     if row is None:
         return None
-    now = utcnow()
-    if now - row.last_seen_at > idle or now - row.created_at > max_age or not row.user.active:
-        session.delete(row)
-        session.commit()
-        return None
-    if now - row.last_seen_at > dt.timedelta(minutes=1):
-        row.last_seen_at = now
-        session.commit()
     row.user.session_token = token
-    return row.user
+    user: User = row.user
+    return user
 
 
 def end_session(session: Session, *, token: str) -> None:
-    session.execute(sa.delete(UserSession).where(UserSession.token_hash == hash_token(token)))
+    sessions.end(session, UserSession, token=token)
 
 
 def end_all_sessions(session: Session, *, user: User, keep_token: str | None = None) -> None:
-    stmt = sa.delete(UserSession).where(UserSession.user_id == user.id)
-    if keep_token:
-        stmt = stmt.where(UserSession.token_hash != hash_token(keep_token))
-    session.execute(stmt)
+    sessions.end_all(session, UserSession.user_id, user.id, keep_token=keep_token)
 
 
 def change_password(

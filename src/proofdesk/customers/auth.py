@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from proofdesk import activity
+from proofdesk import activity, sessions
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
 from proofdesk.customers.models import (
@@ -246,42 +246,27 @@ def set_login_disabled(session: Session, *, customer: Customer, disabled: bool, 
 
 def start_session(session: Session, *, customer: Customer, ip: str | None,
                   user_agent: str | None) -> str:
-    token = new_token()
-    now = utcnow()
-    session.add(CustomerSession(customer_id=customer.id, token_hash=hash_token(token),
-                                created_at=now, last_seen_at=now, ip=ip,
-                                user_agent=(user_agent or "")[:300]))
     activity.record(session, kind="customer.logged_in", actor=customer.name, ip=ip,
                     detail=customer.email)
-    return token
+    return sessions.start(session, CustomerSession, owner={"customer_id": customer.id}, ip=ip,
+                          user_agent=user_agent)
+
+
+def _can_log_in(row: CustomerSession) -> bool:
+    credential = row.customer.credential
+    return credential is not None and credential.disabled_at is None
 
 
 def load_session(session: Session, *, token: str, idle: dt.timedelta,
                  max_age: dt.timedelta) -> Customer | None:
-    row = session.scalar(sa.select(CustomerSession).where(
-        CustomerSession.token_hash == hash_token(token)))
-    if row is None:
-        return None
-    now = utcnow()
-    credential = row.customer.credential
-    if (now - row.last_seen_at > idle or now - row.created_at > max_age or credential is None
-            or credential.disabled_at is not None):
-        session.delete(row)
-        session.commit()
-        return None
-    if now - row.last_seen_at > dt.timedelta(minutes=1):
-        row.last_seen_at = now
-        session.commit()
-    return row.customer
+    row = sessions.find(session, CustomerSession, token=token, idle=idle, max_age=max_age,
+                        usable=_can_log_in)
+    return row.customer if row is not None else None
 
 
 def end_session(session: Session, *, token: str) -> None:
-    session.execute(sa.delete(CustomerSession).where(
-        CustomerSession.token_hash == hash_token(token)))
+    sessions.end(session, CustomerSession, token=token)
 
 
 def end_all_sessions(session: Session, *, customer_id: int, keep_token: str | None = None) -> None:
-    stmt = sa.delete(CustomerSession).where(CustomerSession.customer_id == customer_id)
-    if keep_token:
-        stmt = stmt.where(CustomerSession.token_hash != hash_token(keep_token))
-    session.execute(stmt)
+    sessions.end_all(session, CustomerSession.customer_id, customer_id, keep_token=keep_token)
