@@ -199,3 +199,22 @@ def test_failed_render_is_shown_not_hidden(app, client, factory, db_session):
     login(client, designer)
     assert "could not be shown" in client.get(f"/proofs/{proof.id}").get_data(as_text=True)
     assert count(db_session, ProofPage) == 1
+
+
+def test_a_big_studio_can_still_upload_for_any_customer(client, factory, db_session):
+    from proofdesk.customers.models import Customer
+    from proofdesk.db import utcnow
+
+    designer = factory.user()
+    db_session.execute(sa.insert(Customer), [
+        {"name": f"Bulk {n:04d}", "email": f"bulk{n}@client.test", "created_at": utcnow()}
+        for n in range(1005)])
+    db_session.commit()
+    far = db_session.scalar(sa.select(Customer).where(Customer.name == "Bulk 0999"))
+    login(client, designer)
+    page = client.get("/proofs/new").get_data(as_text=True)
+    assert "Bulk 0999" not in page and "Not in the list?" in page  # not every customer
+    page = client.get(f"/proofs/new?customer={far.id}").get_data(as_text=True)
+    assert f'<option selected value="{far.id}">Bulk 0999</option>' in page
+    assert upload(client, far.id, png_bytes()).status_code == 302
+    assert "Bulk 0999" in client.get("/proofs/new").get_data(as_text=True)  # now recent

@@ -13,8 +13,10 @@ NOTIFY_HELP = ("Email the customer a link as soon as the upload is done. Your me
 
 
 class ProofForm(FlaskForm):
-    customer_id = SelectField("Customer", coerce=int, validators=[DataRequired(
-        message="Choose a customer.")])
+    customer_id = SelectField("Customer", coerce=int, validate_choice=False,
+                              validators=[DataRequired(message="Choose a customer.")],
+                              description="Not in the list? Open the customer under Customers "
+                                          "and choose “Upload a proof” there.")
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     message = TextAreaField("Message to the customer", validators=[Optional(), Length(max=5000)])
     due_date = DateField("Due date", validators=[Optional()])

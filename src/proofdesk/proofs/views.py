@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
@@ -43,12 +44,25 @@ def dashboard() -> str:
                            status=status, statuses=STATUSES, customer=customer, q=q)
 
 
-def _customer_choices() -> list[tuple[int, str]]:
-    rows = get_session().execute(
-        sa.select(Customer.id, Customer.name, Customer.company).order_by(Customer.name).limit(2000)
-    )
-    return [(0, "Choose a customer…")] + [
-        (row.id, f"{row.name} ({row.company})" if row.company else row.name) for row in rows]
+FULL_LIST = 1000  # up to this many customers, the upload form lists them all
+
+
+def _customer_choices(selected: int | None) -> list[SelectChoice]:
+    """Every customer for a small studio; for a big one, this designer's recent customers
+    (and the one chosen). Any existing customer is accepted; the service checks."""
+    session = get_session()
+    label = sa.func.coalesce(Customer.name + " (" + Customer.company + ")", Customer.name)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    if count <= FULL_LIST:
+        rows = session.execute(sa.select(Customer.id, label).order_by(Customer.name)).all()
+    else:
+        recent = (sa.select(Proof.customer_id).where(Proof.designer_id == current_user.id)
+                  .order_by(Proof.last_activity_at.desc()).limit(500).subquery())
+        wanted = sa.or_(Customer.id.in_(sa.select(recent.c.customer_id)),
+                        Customer.id == (selected or 0))
+        rows = session.execute(sa.select(Customer.id, label).where(wanted)
+                               .order_by(Customer.name)).all()
+    return [SelectChoice(0, "Choose a customer…")] + [SelectChoice(r[0], r[1]) for r in rows]
 
 
 def _limits() -> services.Limits:
@@ -59,9 +73,10 @@ def _limits() -> services.Limits:
 @login_required
 def new() -> str | Response:
     form = ProofForm()
-    form.customer_id.choices = _customer_choices()
-    if request.method == "GET" and id_arg("customer"):
-        form.customer_id.data = id_arg("customer")
+    chosen = id_arg("customer") if request.method == "GET" else form.customer_id.data
+    form.customer_id.choices = _customer_choices(chosen)
+    if request.method == "GET" and chosen:
+        form.customer_id.data = chosen
     if form.validate_on_submit():
         session = get_session()
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
