@@ -21,6 +21,12 @@ class CustomerNotification(Base):
         sa.Index("ix_customer_notifications_customer", "customer_id", "created_at"),
         sa.Index("ix_customer_notifications_proof", "proof_id", "created_at"),
         sa.Index("ix_customer_notifications_batch", "batch_id"),
+        # Admin → Notifications lists newest first, all or by status or designer: without
+        # these, 200,000 rows are sorted for every page of the log.
+        sa.Index("ix_customer_notifications_created", "created_at", "id"),
+        sa.Index("ix_customer_notifications_status_created", "status", "created_at", "id"),
+        sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at",
+                 "id"),
         sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
         sa.CheckConstraint("kind IN ('proof', 'invite', 'password_reset')", name="kind"),
     )
