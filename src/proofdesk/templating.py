@@ -28,10 +28,19 @@ def filesize(value: int) -> str:
     return f"{value} bytes"
 
 
+LOGIN_STATES = {"none": "No login", "invited": "Invited", "active": "Active",
+                "disabled": "Disabled"}
+
+
+def login_state(state: str) -> str:
+    return LOGIN_STATES.get(state, state)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(day)
     app.add_template_filter(filesize)
+    app.add_template_filter(login_state)
     app.add_template_filter(activity_label, "activity_label")
     app.jinja_env.globals["today"] = dt.date.today
 

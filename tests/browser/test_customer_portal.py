@@ -148,7 +148,7 @@ def test_invited_customer_sets_a_password_and_approves_in_the_portal(
     open_menu_link(staff, "Customers")
     staff.get_by_role("link", name="Mia Moreau").click()
     login_box = staff.get_by_role("region", name="Portal login")
-    expect(login_box).to_contain_text("None")
+    expect(login_box).to_contain_text("No login")
     expect(login_box).to_contain_text("Mia Moreau cannot log in yet.")
     sent_before = studio.mail_count()
     login_box.get_by_role("button", name="Send invitation").click()

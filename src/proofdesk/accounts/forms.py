@@ -14,20 +14,24 @@ ROLE_CHOICES = [SelectChoice("designer", "Designer"), SelectChoice("admin", "Adm
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
     new_password = PasswordField("New password", validators=[DataRequired()],
-                                 description="At least 8 characters; a passphrase is best.")
+                                 description="At least 8 characters; a passphrase is best.",
+                                 render_kw={"autocomplete": "new-password"})
 
 
 class SetupForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired()],
-                             description="At least 8 characters; a passphrase is best.")
+                             description="At least 8 characters; a passphrase is best.",
+                             render_kw={"autocomplete": "new-password"})
 
 
 class UserForm(FlaskForm):

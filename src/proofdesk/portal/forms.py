@@ -17,4 +17,5 @@ class ForgotPasswordForm(FlaskForm):
 
 class SetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                             description=PASSWORD_HELP)
+                             description=PASSWORD_HELP,
+                             render_kw={"autocomplete": "new-password"})
