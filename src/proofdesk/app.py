@@ -26,7 +26,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_storage(app)
     register_blueprints(app)
     register_templates(app)
+    warn_about_risky_settings(app)
     return app
+
+
+def warn_about_risky_settings(app: Flask) -> None:
+    import logging
+
+    if app.config["PROOFDESK_ENV"] == "production" and \
+            app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        logging.getLogger("proofdesk").warning(
+            "RATELIMIT_STORAGE_URI is memory://: login throttling counts per process; with "
+            "several app server processes set it to redis://…")
 
 
 CUSTOMER_LOGIN_BLUEPRINTS = {"portal", "portal_auth", "customer_login"}
