@@ -58,7 +58,9 @@ class CustomerNotification(Base):
     updated_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
 
-    customer: Mapped[Customer] = relationship()
+    # Every use needs the customer (the worker's message, the log's rows): loaded in the same
+    # query, the worker makes 4 statements per message instead of 6 (see docs/performance.md).
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def kind_label(self) -> str:
