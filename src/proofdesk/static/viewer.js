@@ -290,35 +290,6 @@
         select(ref.getAttribute("data-pin-ref"), "ref");
       });
     });
-
-    // Pages still rendering: ask the server now and then and show each when it is ready.
-    var statusUrl = viewer.getAttribute("data-status-url");
-    var poll = function () {
-      if (!viewer.querySelector("[data-pending]")) return;
-      fetch(statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
-        viewer.querySelectorAll("[data-pending]").forEach(function (placeholder) {
-          var figure = placeholder.closest(".viewer-page");
-          var number = parseInt(figure.getAttribute("data-page"), 10);
-          if (number <= s.pages_rendered) {
-            var canvas = document.createElement("div");
-            var img = document.createElement("img");
-            canvas.className = "page-canvas";
-            img.src = figure.getAttribute("data-src");
-            img.alt = "Page " + number + " of " + viewer.getAttribute("data-page-count") + ", version " +
-              viewer.getAttribute("data-version");
-            img.draggable = false;
-            canvas.appendChild(img);
-            placeholder.replaceWith(canvas);
-            apply();
-          } else if (s.status === "failed") {
-            placeholder.removeAttribute("data-pending");
-            placeholder.textContent = "Page " + number + " could not be shown. Download the original to see it.";
-          }
-        });
-        setTimeout(poll, 1500);
-      }).catch(function () { setTimeout(poll, 5000); });
-    };
-    setTimeout(poll, 1000);
   }
 
   document.querySelectorAll("[data-copy]").forEach(function (button) {
