@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, current_app
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
@@ -14,12 +14,15 @@ Viewer = User | ShareLink | Customer
 
 
 def can_see(viewer: Viewer | None, proof: Proof) -> bool:
-    """Admins see every proof, a designer their own, a share link the proof it was made for,
-    a logged-in customer the proofs made for them."""
+    """Admins see every proof, a designer their own, a share link the proof it was made for
+    (while share links are enabled), a logged-in customer the proofs made for them."""
     if isinstance(viewer, User):
         return viewer.active and (viewer.is_admin or proof.designer_id == viewer.id)
     if isinstance(viewer, ShareLink):
-        return viewer.revoked_at is None and viewer.proof_id == proof.id
+        # Retired links open nothing, not even for the proof's customer: they use the portal,
+        # where what they do is recorded under their account.
+        return current_app.config["LEGACY_PUBLIC_LINKS_ENABLED"] \
+            and viewer.revoked_at is None and viewer.proof_id == proof.id
     if isinstance(viewer, Customer):
         credential = viewer.credential
         return credential is not None and credential.disabled_at is None \
