@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from proofdesk.proofs import files
+from proofdesk.proofs import files, sandbox
 from proofdesk.proofs.models import Proof, ProofVersion
 from proofdesk.storage import CHUNK, LocalStorage, S3Storage, Storage, track_new_file
 from tests.conftest import Factory, csrf_token, login, pdf_bytes, png_bytes, skip_or_fail
@@ -415,15 +415,15 @@ def record_saves(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[str]
 
 def test_a_crash_after_the_files_are_saved_leaves_no_object_in_the_bucket(
         s3_app, s3_factory, s3, bucket, monkeypatch):
-    # PDFium fails on page 1 after the original is saved and its row flushed. The request
-    # ends in the error page, which closes the session without rolling it back.
-    def crash(data: bytes, numbers: range) -> list[files.RenderedPage]:
+    # Rendering page 1 fails unexpectedly after the original is saved and its row flushed.
+    # The request ends in the error page, which closes the session without rolling it back.
+    def crash(data: bytes, numbers: range, **bounds: object) -> list[files.RenderedPage]:
         raise files.pdfium.PdfiumError("Failed to load page.")
 
     saved = record_saves(s3_app.extensions["storage"], monkeypatch)
     _, response = upload_proof(s3_app, s3_factory, pdf_bytes(pages=2), "sign.pdf",
                                before_post=lambda: monkeypatch.setattr(
-                                   files, "render_pdf_pages", crash))
+                                   sandbox, "render_pdf_pages", crash))
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)
     assert saved == ["original.pdf"]

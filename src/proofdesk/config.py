@@ -44,6 +44,13 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _positive(name: str, value: str | None, default: int) -> int:
+    number = _int(name, value, default)
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1, got {number}")
+    return number
+
+
 def project_root() -> Path:
     return Path(os.environ.get("PROOFDESK_HOME", Path.cwd())).resolve()
 
@@ -121,6 +128,9 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": max_upload_mb * MB + MB,  # room for the form fields
         "MAX_IMAGE_MEGAPIXELS": _int("MAX_IMAGE_MEGAPIXELS", env.get("MAX_IMAGE_MEGAPIXELS"), 50),
         "MAX_PDF_PAGES": _int("MAX_PDF_PAGES", env.get("MAX_PDF_PAGES"), 500),
+        "RENDER_TIMEOUT_SECONDS": _positive("RENDER_TIMEOUT_SECONDS",
+                                            env.get("RENDER_TIMEOUT_SECONDS"), 30),
+        "RENDER_MEMORY_MB": _positive("RENDER_MEMORY_MB", env.get("RENDER_MEMORY_MB"), 1024),
         "STORAGE": storage,
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "S3_BUCKET": env.get("S3_BUCKET", ""),

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from proofdesk.notifications.tasks import send_due
+from proofdesk.proofs.sandbox import Bounds
 from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages
 from proofdesk.storage import get_storage
 
@@ -25,7 +26,8 @@ def render_one(app: Flask) -> bool:
             return False
         log.info("rendering %s pages of version %s", version.page_count, version.id)
         try:
-            render_next_pages(session, storage=get_storage(), version=version)
+            render_next_pages(session, storage=get_storage(), version=version,
+                              bounds=Bounds.from_config(app.config))
         except RenderFailed as exc:
             log.warning("version %s failed to render: %s", version.id, exc)
         return True

@@ -6,7 +6,7 @@ import hashlib
 import io
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -18,7 +18,8 @@ from proofdesk.errors import ServiceError
 PREVIEW_LONG_SIDE = 2400
 THUMB_LONG_SIDE = 480
 PDF_DPI = 150
-# PDFium is not thread-safe; a threaded server must not render two pages at once.
+# PDFium is not thread-safe: in this process it only counts pages, one thread at a time, and
+# pages are rendered in a child process (sandbox.py), forked while this lock is held.
 PDFIUM_LOCK = threading.Lock()
 
 KINDS = {  # magic bytes → (kind, content type, extension)
@@ -158,25 +159,22 @@ def render_image(data: bytes, content_type: str, max_pixels: int) -> RenderedPag
 
 
 def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int]
-                     ) -> list[RenderedPage]:
+                     ) -> Iterator[RenderedPage]:
     """Render the given 1-based pages of a PDF (bytes, a path or an open file), each scaled
-    so its long side fits the preview."""
-    pages = []
+    so its long side fits the preview. Takes no lock and has no time or memory bound: only
+    the child process of sandbox.render_pdf_pages calls it."""
     if hasattr(source, "seek"):
         source.seek(0)  # type: ignore[union-attr]
-    with PDFIUM_LOCK:
-        pdf = pdfium.PdfDocument(source)
-        try:
-            for number in numbers:
-                page = pdf[number - 1]
-                try:
-                    width, height = page.get_size()
-                    scale = min(PDF_DPI / 72, PREVIEW_LONG_SIDE / max(width, height, 1))
-                    bitmap = page.render(scale=scale)
-                    image = bitmap.to_pil()
-                finally:
-                    page.close()
-                pages.append(_page_images(image, number))
-        finally:
-            pdf.close()
-    return pages
+    pdf = pdfium.PdfDocument(source)
+    try:
+        for number in numbers:
+            page = pdf[number - 1]
+            try:
+                width, height = page.get_size()
+                scale = min(PDF_DPI / 72, PREVIEW_LONG_SIDE / max(width, height, 1))
+                image = page.render(scale=scale).to_pil()
+            finally:
+                page.close()
+            yield _page_images(image, number)
+    finally:
+        pdf.close()

@@ -16,7 +16,7 @@ from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.proofs import files
+from proofdesk.proofs import files, sandbox
 from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
 from proofdesk.storage import Storage, track_new_file
 
@@ -30,12 +30,14 @@ class Limits:
     max_bytes: int
     max_pixels: int
     max_pages: int
+    render: sandbox.Bounds
 
     @classmethod
     def from_config(cls, config: dict[str, int]) -> Limits:
         return cls(max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
                    max_pixels=config["MAX_IMAGE_MEGAPIXELS"] * 1_000_000,
-                   max_pages=config["MAX_PDF_PAGES"])
+                   max_pages=config["MAX_PDF_PAGES"],
+                   render=sandbox.Bounds.from_config(config))
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,29 @@ def _add_version_row(
         upload.stream.seek(0)
         first = files.render_image(upload.stream.read(), artwork.content_type, limits.max_pixels)
     else:
-        first = files.render_pdf_pages(upload.stream, [1])[0]
+        first = _first_pdf_page(upload.stream, limits.render)
     _store_page(session, storage, version, prefix, first)
     version.pages_rendered = 1
     version.render_status = "done" if artwork.page_count == 1 else "pending"
     return version
+
+
+def _first_pdf_page(stream: IO[bytes], bounds: sandbox.Bounds) -> files.RenderedPage:
+    """Page 1 at upload, or a ServiceError that says why the PDF cannot be shown."""
+    try:
+        return sandbox.render_pdf_pages(stream, [1], bounds=bounds)[0]
+    except sandbox.RenderError as exc:
+        if exc.reason == "timeout":
+            message = (f"The PDF takes too long to render (page 1 needs more than "
+                       f"{bounds.timeout:g} seconds). Simplify it, for example flatten "
+                       "transparency or rasterise very detailed vector art, and upload it again.")
+        elif exc.reason == "memory":
+            message = ("The PDF needs too much memory to render. Export it again with smaller "
+                       "images or at a lower resolution.")
+        else:  # damaged, or the renderer died (PDFium ends the process when out of memory)
+            message = ("The PDF is damaged or too complex, and its first page cannot be "
+                       "rendered. Export it again and upload the new file.")
+        raise ServiceError(message, "file") from exc
 
 
 def create_proof(
@@ -102,7 +122,8 @@ def create_proof(
     title = " ".join(title.split())  # one line: it becomes an email subject
     if not title:
         raise ServiceError("Enter a title.", "title")
-    customer = session.get(Customer, customer_id)
+    # A posted id may be any number; one past the id column's range would be a database error.
+    customer = session.get(Customer, customer_id) if 0 < customer_id < 2**31 else None
     if customer is None:
         raise ServiceError("Choose a customer.", "customer_id")
     now = utcnow()
@@ -234,20 +255,17 @@ def _count_pages(session: Session, version: ProofVersion) -> int:
 
 
 def render_next_pages(session: Session, *, storage: Storage, version: ProofVersion,
-                      batch: int = RENDER_BATCH) -> None:
+                      bounds: sandbox.Bounds, batch: int = RENDER_BATCH) -> None:
     """Render the next few missing pages and give the version back to the queue if pages
     remain, so that one long PDF does not hold up other work."""
     todo = _missing_pages(session, version)[:batch]
     try:
         source = str(storage.local_path(version.file_key))
-        for page in files.render_pdf_pages(source, todo):
+        for page in sandbox.render_pdf_pages(source, todo, bounds=bounds):
             _store_rendered(session, storage, version, page)
     except Exception as exc:  # noqa: BLE001 - a bad page must not stop the worker
         session.rollback()
-        version.render_status = "failed"
-        version.render_error = f"Page {todo[0] if todo else '?'} could not be rendered."
-        version.render_claimed_until = None
-        session.commit()
+        _mark_failed(session, version, exc, todo[0] if todo else None)
         raise RenderFailed(str(exc)) from exc
     version.pages_rendered = _count_pages(session, version)
     version.render_status = "done" if version.pages_rendered >= version.page_count \
@@ -256,13 +274,30 @@ def render_next_pages(session: Session, *, storage: Storage, version: ProofVersi
     session.commit()
 
 
+def _mark_failed(session: Session, version: ProofVersion, exc: Exception,
+                 number: int | None) -> None:
+    page = f"Page {number}" if number else "A page"
+    timeout = isinstance(exc, sandbox.RenderError) and exc.reason == "timeout"
+    version.render_status = "failed"
+    version.render_error = f"{page} takes too long to render." if timeout \
+        else f"{page} could not be rendered."
+    version.render_claimed_until = None
+    session.commit()
+
+
 def render_page_now(session: Session, *, storage: Storage, version: ProofVersion,
-                    number: int) -> ProofPage | None:
+                    number: int, bounds: sandbox.Bounds) -> ProofPage | None:
     """Render one page at once for a reviewer who scrolled to it before the worker did.
-    Another process may render it at the same moment; then its row is used."""
+    Another process may render it at the same moment; then its row is used. A page that
+    cannot be rendered marks the version failed (no reviewer waits for it again): None."""
     if version.kind != "pdf" or not 1 <= number <= version.page_count:
         return None
-    page = files.render_pdf_pages(str(storage.local_path(version.file_key)), [number])[0]
+    try:
+        page = sandbox.render_pdf_pages(str(storage.local_path(version.file_key)), [number],
+                                        bounds=bounds)[0]
+    except sandbox.RenderError as exc:
+        _mark_failed(session, version, exc, number)
+        return None
     row = _store_rendered(session, storage, version, page)
     session.flush()
     version.pages_rendered = _count_pages(session, version)

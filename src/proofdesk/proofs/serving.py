@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, abort, jsonify
+from flask import Response, abort, current_app, jsonify
 from sqlalchemy.orm import Session
 
 from proofdesk.db import get_session
 from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
+from proofdesk.proofs.sandbox import Bounds
 from proofdesk.proofs.services import render_page_now, version_of
 from proofdesk.storage import get_storage
 
@@ -28,7 +29,7 @@ def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
     page = next((p for p in version.pages if p.number == number), None)
     if page is None and version.render_status != "failed":
         page = render_page_now(get_session(), storage=get_storage(), version=version,
-                               number=number)
+                               number=number, bounds=Bounds.from_config(current_app.config))
     return page
 
 
