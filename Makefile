@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test lint install migrate
+.PHONY: help run test lint install migrate bench
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,3 +27,6 @@ test: install ## Run the whole test suite
 
 lint: install ## Check the code with ruff
 	$(BIN)/ruff check src tests
+
+bench: install ## Seed 200,000 proofs, load-test pages, mail and files (~10 min); see docs/performance.md
+	$(BIN)/python -m bench.run

@@ -1,0 +1,1 @@
+"""Measurements beyond the tests: `make bench` (bench/run.py) and the several-machines check."""
