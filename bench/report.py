@@ -203,6 +203,15 @@ def _files_lines(files: dict[str, Any]) -> list[str]:
     ]
 
 
+def _several_lines(figures: dict[str, Any] | None) -> list[str]:
+    if not figures:
+        return ["Not run in this measurement."]
+    return ["Two gunicorn app servers, three workers, one PostgreSQL, moto's S3 server, login "
+            "throttling in Redis: passed. Figures: " + ", ".join(
+                f"{key.replace('_', ' ')} {value}" for key, value in figures.items()
+                if isinstance(value, (int, float, str)))]
+
+
 def markdown(results: dict[str, Any], plot_files: list[str]) -> str:
     sizes = results["sizes"]
     lines = [
@@ -250,6 +259,10 @@ def markdown(results: dict[str, Any], plot_files: list[str]) -> str:
         "### Files",
         "",
         *_files_lines(results["files"]),
+        "",
+        "### Several machines",
+        "",
+        *_several_lines(results.get("several_machines")),
         END,
     ]
     return "\n".join(lines)

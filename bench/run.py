@@ -160,6 +160,12 @@ def main() -> int:
         phase("files: 50 MB image and 200-page PDF through the app", started)
         results["files"] = files.run(procs, settings.env(databases[LARGE.name]), instance)
         results["phase_seconds"]["files"] = round(time.monotonic() - started)
+        phase("several machines: 2 app servers, 3 workers, PostgreSQL, S3, Redis", started)
+        from bench.several_machines import run_several_machines
+
+        results["several_machines"] = run_several_machines(
+            proofs=2, notifications=1000, progress=lambda line: phase(f"  {line}", started))
+        results["phase_seconds"]["several_machines"] = round(time.monotonic() - started)
         results["machine"]["load_end"] = os.getloadavg()
         results["seconds"] = round(time.monotonic() - started)
         path = report.write(results, stamp)
