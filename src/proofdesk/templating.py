@@ -44,6 +44,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(activity_label, "activity_label")
     app.jinja_env.globals["today"] = dt.date.today
 
+    from proofdesk.pagination import page_url
+
+    app.jinja_env.globals["page_url"] = page_url
+
     from proofdesk.portal.session import current_customer
 
     app.jinja_env.globals["portal_customer"] = current_customer

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, g, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,19 @@ def register_web(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     _register_error_pages(app)
+
+
+def _refuse_nul() -> None:
+    """No browser puts a NUL character in a field, a query or a path, and PostgreSQL cannot
+    store one (every view would end in a database error): such a request is a bad request."""
+    values = [request.path, *(v for _, v in request.args.items(multi=True))]
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        values += [v for _, v in request.form.items(multi=True)]
+    if any("\0" in value for value in values):
+        raise BadRequest()
 
 
 def _security_headers(response: Response) -> Response:

@@ -32,6 +32,12 @@ def _check_password(password: str, field: str = "password") -> None:
         raise ServiceError(problem, field)
 
 
+def _one_line(name: str) -> str:
+    """A name on one line with single spaces: it is shown everywhere and becomes the
+    display name in the From of the emails a designer sends."""
+    return " ".join(name.split())
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
@@ -41,7 +47,7 @@ def create_user(
     created_by: User | None = None, ip: str | None = None,
 ) -> User:
     email = normalise_email(email)
-    name = name.strip()
+    name = _one_line(name)
     if not name:
         raise ServiceError("Enter a name.", "name")
     if role not in ROLES:
@@ -62,7 +68,8 @@ def update_user(
     changed_by: User, ip: str | None,
 ) -> User:
     email = normalise_email(email)
-    if not name.strip():
+    name = _one_line(name)
+    if not name:
         raise ServiceError("Enter a name.", "name")
     if role not in ROLES:
         raise ServiceError("Choose admin or designer.", "role")
@@ -73,7 +80,7 @@ def update_user(
         raise ServiceError("You cannot remove your own admin role or deactivate yourself.",
                            "role" if role != "admin" else "active")
     changes = []
-    for attr, value in (("email", email), ("name", name.strip()), ("role", role),
+    for attr, value in (("email", email), ("name", name), ("role", role),
                         ("active", active)):
         if getattr(user, attr) != value:
             changes.append(f"{attr}: {getattr(user, attr)} → {value}")

@@ -11,11 +11,25 @@ SECURITY_LABELS = [SelectChoice("starttls", "STARTTLS (usually port 587)"),
                    SelectChoice("none", "None: unencrypted (only where the operator allows it)")]
 
 
+PORT_HELP = "Enter a port between 1 and 65535 (usually 587 or 465)."
+
+
+class PortField(IntegerField):
+    """A port: a number longer than five digits is refused here, because NumberRange would
+    overflow converting it to a float (an error page instead of a message)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and len(valuelist[0].strip()) > 5:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
+
+
 class SmtpSettingsForm(FlaskForm):
     host = StringField("SMTP server", validators=[Optional(), Length(max=255)],
                        description="e.g. smtp.yourstudio.com. Leave server and port empty to "
                                    "use the default mailer.")
-    port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
+    port = PortField("Port", validators=[Optional(), NumberRange(1, 65535, message=PORT_HELP)])
     security = SelectField("Security", choices=SECURITY_LABELS, default="starttls")
     username = StringField("Username", validators=[Optional(), Length(max=255)])
     password = PasswordField("Password", validators=[Optional(), Length(max=1024)],

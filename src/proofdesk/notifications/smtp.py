@@ -13,6 +13,7 @@ from proofdesk.accounts.services import normalise_email
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.mail import (
+    HeaderInjection,
     Mailer,
     SendError,
     SmtpMailer,
@@ -165,7 +166,10 @@ class TestResult:
 def send_test_email(session: Session, *, user: User, to: str, config: dict[str, Any],
                     by: User, ip: str | None) -> TestResult:
     """Send a test message now, with a short timeout, and keep the result on the user."""
-    to = normalise_email(to)
+    try:
+        to = normalise_email(to)
+    except ServiceError as exc:
+        raise ServiceError(exc.message, "to") from exc  # shown next to the "to" field
     timeout = float(config["SMTP_TEST_TIMEOUT"])
     try:
         mailer, sender = route(user, config, timeout=timeout)
@@ -175,6 +179,8 @@ def send_test_email(session: Session, *, user: User, to: str, config: dict[str, 
                                 reply_to=sender.reply_to,
                                 message_id=message_id_for(config["BASE_URL"]))
         reply = mailer.send(message)
+    except HeaderInjection as exc:  # a line break in a stored name or address
+        return TestResult(ok=False, message=f"Not sent: {exc}.", mailer="default")
     except SendError as error:
         if user.smtp_configured:
             record_outcome(user, error=error)

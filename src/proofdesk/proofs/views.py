@@ -74,6 +74,7 @@ def _limits() -> services.Limits:
 def new() -> str | Response:
     form = ProofForm()
     chosen = id_arg("customer") if request.method == "GET" else form.customer_id.data
+    chosen = chosen if chosen and 0 < chosen < 2**31 else None  # a posted id may be any number
     form.customer_id.choices = _customer_choices(chosen)
     if request.method == "GET" and chosen:
         form.customer_id.data = chosen

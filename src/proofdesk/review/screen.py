@@ -161,7 +161,8 @@ def withdraw(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
 
 def _version_arg(proof: Proof, name: str, default: int) -> int:
     value = request.args.get(name, "")
-    number = int(value) if value.isdigit() and len(value) < 6 else default
+    number = int(value) if value.isascii() and value.isdigit() and len(value) < 6 \
+        else default
     return number if 1 <= number <= proof.current_version else default
 
 
