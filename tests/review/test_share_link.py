@@ -165,3 +165,23 @@ def test_comment_from_the_share_page_and_from_staff(app, client, factory, db_ses
     page = visitor.get(path).get_data(as_text=True)
     assert page.index("Is the red right?") < page.index("Yes, Pantone 186.")
     assert "Desi Designer" in page
+
+
+def test_after_a_secret_key_change_the_page_asks_for_a_new_link(make_app, factory):
+    app = make_app()
+    client = app.test_client()
+    designer = factory.user()
+    proof = factory.proof(designer)
+    login(client, designer)
+    old_path = share_path(client, proof)
+    rotated = make_app(SECRET_KEY="another-secret-key-" + "y" * 40)
+    staff = rotated.test_client()
+    login(staff, designer)
+    page = staff.get(f"/proofs/{proof.id}").get_data(as_text=True)
+    assert "can no longer be shown here" in page and 'id="share-url"' not in page
+    assert rotated.test_client().get(old_path).status_code == 200  # the old link still works
+    from tests.conftest import csrf_token
+
+    staff.post(f"/proofs/{proof.id}/share-link", data={
+        "csrf_token": csrf_token(staff, f"/proofs/{proof.id}"), "action": "issue"})
+    assert rotated.test_client().get(share_path(staff, proof)).status_code == 200

@@ -45,7 +45,11 @@ def proof_link(session: Session, proof: Proof, customer: Customer, config: dict[
     link = active_share_link(session, proof)
     if link is None:
         raise NotSendable("Not sent: the proof has no working share link (it was revoked).")
-    return share_url(link)
+    url = share_url(link)
+    if url is None:
+        raise NotSendable("Not sent: SECRET_KEY changed since the share link was made; issue a "
+                          "new link on the proof page and send the notification again.")
+    return url
 
 
 def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:

@@ -109,7 +109,8 @@ def _staff_extra(proof: Proof) -> dict[str, object]:
     link = review.active_share_link(session, proof)
     return {"activities": review.proof_activity(session, proof),
             "notifications": notes_for_proof(session, proof.id),
-            "share_url": review.share_url(link) if link else None}
+            "share_url": review.share_url(link) if link else None,
+            "link_unshowable": link is not None and review.share_url(link) is None}
 
 
 def _who(proof: Proof) -> screen.Audience:

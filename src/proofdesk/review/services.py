@@ -24,8 +24,13 @@ def share_token(link: ShareLink) -> str:
     return derive_token(current_app.config["SECRET_KEY"], SHARE_PURPOSE, link.nonce)
 
 
-def share_url(link: ShareLink) -> str:
-    return f"{current_app.config['BASE_URL']}/s/{share_token(link)}"
+def share_url(link: ShareLink) -> str | None:
+    """The link's address, or None when SECRET_KEY changed since it was made (the old
+    address still works, but it can no longer be shown: issue a new link)."""
+    token = share_token(link)
+    if hash_token(token) != link.token_hash:
+        return None
+    return f"{current_app.config['BASE_URL']}/s/{token}"
 
 
 def active_share_link(session: Session, proof: Proof) -> ShareLink | None:
