@@ -13,6 +13,7 @@ from proofdesk.customers.models import Customer, CustomerInvite, CustomerPasswor
 from proofdesk.db import utcnow
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.models import Proof
+from proofdesk.tokens import hash_token
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -57,6 +58,15 @@ def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
         and row.expires_at > utcnow()
 
 
+def _token(settings: TokenSettings, purpose: str, row: CustomerInvite | CustomerPasswordReset
+           ) -> str:
+    token = token_of(settings, purpose, row.nonce)
+    if hash_token(token) != row.token_hash:
+        raise NotSendable("Not sent: SECRET_KEY changed since this link was made; send it "
+                          "again from the customer's page.")
+    return token
+
+
 def content_for(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
     config = current_app.config
     settings = TokenSettings.from_config(config)
@@ -80,13 +90,13 @@ def content_for(session: Session, note: CustomerNotification) -> tuple[str, dict
         if not _live(invite):
             raise NotSendable("Not sent: a newer invitation replaced this one, or it expired.")
         assert invite is not None
-        link = f"{settings.base_url}/portal/invite/{token_of(settings, INVITE, invite.nonce)}"
+        link = f"{settings.base_url}/portal/invite/{_token(settings, INVITE, invite)}"
         return "customer_invite", {**base, "link": link, "hours": settings.invite_hours}
     if note.kind == "password_reset":
         reset = session.get(CustomerPasswordReset, note.reset_id)
         if not _live(reset):
             raise NotSendable("Not sent: a newer reset link replaced this one, or it expired.")
         assert reset is not None
-        link = f"{settings.base_url}/portal/reset/{token_of(settings, RESET, reset.nonce)}"
+        link = f"{settings.base_url}/portal/reset/{_token(settings, RESET, reset)}"
         return "customer_reset", {**base, "link": link, "minutes": settings.reset_minutes}
     raise NotSendable(f"Not sent: unknown kind {note.kind}")
