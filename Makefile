@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test lint install migrate bench
+.PHONY: help run test soak lint install migrate bench
 
 help: ## Show this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ run: migrate ## Serve on http://127.0.0.1:8000 with the worker (PORT changes the
 
 test: install ## Run the whole test suite
 	$(BIN)/pytest
+
+soak: install ## Worker soak: 10,000 emails, workers killed at random (PostgreSQL; prints figures)
+	SOAK_NOTIFICATIONS=$${SOAK_NOTIFICATIONS:-10000} $(BIN)/pytest -q -s tests/faults/test_worker_soak.py
 
 lint: install ## Check the code with ruff
 	$(BIN)/ruff check src tests

@@ -65,7 +65,9 @@ def alembic_config(url: str) -> Config:
 def postgres_database(name: str) -> Iterator[str]:
     """A fresh PostgreSQL database for the tests, dropped afterwards."""
     try:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        # pool_pre_ping: the server may have been restarted since (tests/faults).
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                                 pool_pre_ping=True)
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:

@@ -159,6 +159,16 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     }
 
 
+def _lease(env: dict[str, str], *, timeout: int) -> int:
+    """How long a worker holds a claimed notification; a send must fit in it, or another
+    worker could send the same message again."""
+    lease = _int("WORKER_LEASE_SECONDS", env.get("WORKER_LEASE_SECONDS"), 120)
+    if lease < 2 * timeout:
+        raise ConfigError(f"WORKER_LEASE_SECONDS ({lease}) must be at least twice "
+                          f"SMTP_TIMEOUT ({timeout})")
+    return lease
+
+
 def _mail_settings(env: dict[str, str], environment: str, instance: Path,
                    base_url: str) -> dict[str, Any]:
     security = env.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
@@ -179,6 +189,8 @@ def _mail_settings(env: dict[str, str], environment: str, instance: Path,
         "SMTP_FROM": env.get("SMTP_FROM") or f"proofdesk@{domain}",
         "SMTP_FROM_NAME": env.get("SMTP_FROM_NAME", "Proofdesk"),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 30),
+        "WORKER_LEASE_SECONDS": _lease(env, timeout=_int("SMTP_TIMEOUT",
+                                                          env.get("SMTP_TIMEOUT"), 30)),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE") or None,
         "MAIL_MAILBOX_DIR": mailbox,
         "CUSTOMER_INVITE_HOURS": _int("CUSTOMER_INVITE_HOURS",

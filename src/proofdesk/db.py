@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,7 +85,18 @@ def register_db(app: Flask) -> None:
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            close_session(session)
+
+
+def close_session(session: Session) -> None:
+    """End the session; when its connection broke (e.g. the database restarted), throw the
+    connection away instead of failing: the transaction is gone with it, and the response
+    already made stands."""
+    try:
+        session.close()
+    except sa.exc.SQLAlchemyError:
+        log.warning("the database connection broke; it is discarded", exc_info=True)
+        session.invalidate()
 
 
 def get_session() -> Session:

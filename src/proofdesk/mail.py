@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import smtplib
 import ssl
@@ -107,6 +108,16 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> str:
         try:
+            return self._classified_send(message)
+        except SendError as error:
+            reply = _without_password(error.reply, self.username, self.password)
+            if reply == error.reply:
+                raise
+            # Not chained: the original exception quotes the password too.
+            raise SendError(error.category, reply, permanent=error.permanent) from None
+
+    def _classified_send(self, message: EmailMessage) -> str:
+        try:
             return self._send(message)
         except SendError:
             raise
@@ -173,6 +184,18 @@ def _transfer(client: smtplib.SMTP, message: EmailMessage) -> str:
     if code != 250:
         raise smtplib.SMTPDataError(code, reply)
     return f"{code} {reply.decode(errors='replace')}"
+
+
+def _without_password(reply: str, username: str | None, password: str | None) -> str:
+    """The server's reply without the password, also in the base64 forms AUTH PLAIN and LOGIN
+    sent it in: some servers quote what they were sent, and replies are shown and stored."""
+    if not password:
+        return reply
+    sent = (password, f"\0{username or ''}\0{password}")
+    forms = {password} | {base64.b64encode(form.encode()).decode() for form in sent}
+    for form in sorted(forms, key=len, reverse=True):
+        reply = reply.replace(form, "[password hidden]")
+    return reply
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:

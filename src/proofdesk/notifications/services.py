@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,24 +78,29 @@ def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE)
     return ids
 
 
-def keep_claim(session: Session, note: CustomerNotification, *,
-               lease: dt.timedelta = LEASE) -> bool:
+def keep_claim(session: Session, note: CustomerNotification, *, lease: dt.timedelta = LEASE,
+               waiting: Sequence[CustomerNotification] = ()) -> bool:
     """May this worker send a row it claimed now? With under half the lease left, the hold is
-    renewed first; False when it ran out, as another worker may have claimed the row."""
+    renewed first, also on the rows of the batch `waiting` their turn (else a slow server lets
+    them run out, and they are given up and claimed again); False when it ran out, as another
+    worker may have claimed the row."""
     n = CustomerNotification
     now = utcnow()
     if note.claimed_until is not None and note.claimed_until - now > lease / 2:
         return True  # nobody can claim the row before claimed_until: no need to ask
-    result = session.execute(
-        sa.update(n).where(n.id == note.id, n.status == "sending", n.claimed_until > now,
-                           n.claimed_until == note.claimed_until)
-        .values(claimed_until=now + lease, updated_at=now)
-        .execution_options(synchronize_session=False))
+    kept = []
+    for row in (note, *waiting):
+        result = session.execute(
+            sa.update(n).where(n.id == row.id, n.status == "sending", n.claimed_until > now,
+                               n.claimed_until == row.claimed_until)
+            .values(claimed_until=now + lease, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            kept.append(row)
     session.commit()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(note, "claimed_until", now + lease)
-    return True
+    for row in kept:
+        set_committed_value(row, "claimed_until", now + lease)
+    return bool(kept) and kept[0] is note
 
 
 def mark_sent(session: Session, note: CustomerNotification, *, reply: str, mailer: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import sqlalchemy as sa
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 def send_due(app: Flask) -> bool:
     """Send one batch of due notifications; True if there was any."""
     session = app.extensions["db_sessionmaker"]()
+    lease = dt.timedelta(seconds=app.config["WORKER_LEASE_SECONDS"])
     try:
-        ids = services.claim_due(session)
+        ids = services.claim_due(session, lease=lease)
         if not ids:
             return False
         # Read the rows while surely still held: their claimed_until is what `keep_claim` checks,
@@ -29,8 +31,8 @@ def send_due(app: Flask) -> bool:
         notes = session.scalars(sa.select(CustomerNotification)
                                 .where(CustomerNotification.id.in_(ids))
                                 .order_by(CustomerNotification.id)).all()
-        for note in notes:
-            if not services.keep_claim(session, note):
+        for index, note in enumerate(notes):
+            if not services.keep_claim(session, note, lease=lease, waiting=notes[index + 1:]):
                 log.warning("notification %s: lease ran out before sending; left to another "
                             "worker", note.id)
                 continue

@@ -1,0 +1,1 @@
+"""Faults from outside: the SMTP server, worker processes and the database misbehave."""
