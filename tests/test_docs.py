@@ -49,5 +49,6 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_screenshots_in_the_readme_exist():
-    for image in re.findall(r"\((docs/screenshots/[\w-]+\.png)\)", (ROOT / "README.md").read_text()):
+    readme = (ROOT / "README.md").read_text()
+    for image in re.findall(r"\((docs/screenshots/[\w-]+\.png)\)", readme):
         assert (ROOT / image).exists(), image

@@ -38,7 +38,8 @@ def test_setup_with_a_weak_password_keeps_the_link_usable(client, db_session):
     token = services.issue_setup_token(db_session)
     db_session.commit()
     path = f"/setup/{token}"
-    response = client.post(path, data={"name": "A", "email": "a@studio.test", "password": "password",
+    response = client.post(path, data={"name": "A", "email": "a@studio.test",
+                                       "password": "password",
                                        "csrf_token": csrf_token(client, path)})
     assert response.status_code == 200
     assert "too common" in response.get_data(as_text=True)

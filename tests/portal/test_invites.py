@@ -15,7 +15,7 @@ from proofdesk.review.models import Decision
 from proofdesk.tokens import hash_token
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
-from tests.mailserver import mailbox, start_server, smtp_settings, text_and_html
+from tests.mailserver import mailbox, smtp_settings, start_server, text_and_html
 from tests.portal.helpers import CUSTOMER_PASSWORD, accept, mailed_link, staff_invites
 
 
@@ -124,8 +124,8 @@ def test_invite_all_without_a_login_shows_progress_and_counts(app, client, facto
     # Pressing it again mails nobody twice.
     again = client.post("/customers/invite-all",
                         data={"csrf_token": csrf_token(client, "/customers")})
-    assert "Every customer already has a login or an open invitation" in client.get(again.headers["Location"]
-                                                              ).get_data(as_text=True)
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "Every customer already has a login or an open invitation" in page
 
 
 def test_fifty_parallel_redemptions_give_exactly_one_success(app, factory, db_session):

@@ -11,8 +11,13 @@ from proofdesk.customers.models import CustomerPasswordReset, CustomerSession
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
 from tests.mailserver import mailbox
-from tests.portal.helpers import (CUSTOMER_PASSWORD, accept, customer_login,
-                                  customer_with_login, mailed_link)
+from tests.portal.helpers import (
+    CUSTOMER_PASSWORD,
+    accept,
+    customer_login,
+    customer_with_login,
+    mailed_link,
+)
 
 
 @pytest.fixture
