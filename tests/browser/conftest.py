@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from proofdesk.app import create_app
@@ -88,10 +88,8 @@ class LiveServer:
         self.app.extensions["db_engine"].dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for the browser tests, on a SQLite file migrated with alembic."""
-    folder = tmp_path_factory.mktemp("browser")
+def start_live_server(folder: Path, **overrides: str) -> LiveServer:
+    """A live server on a SQLite file migrated with alembic, with settings changed."""
     db_url = f"sqlite:///{folder / 'proofdesk.sqlite3'}"
     command.upgrade(alembic_config(db_url), "head")
     # Bind first: the share links the app prints need the port in BASE_URL.
@@ -99,15 +97,31 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                          request_handler=QuietRequestHandler)
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        app = create_app(app_config(db_url, folder, BASE_URL=url))
+        app = create_app(app_config(db_url, folder, BASE_URL=url, **overrides))
     except BaseException:
         server.server_close()
         raise
     server.app = app
     live = LiveServer(app=app, url=url, server=server)
     live.start()
+    return live
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the browser tests."""
+    live = start_live_server(tmp_path_factory.mktemp("browser"))
     yield live
     live.close()
+
+
+@pytest.fixture
+def contexts() -> Iterator[list[BrowserContext]]:
+    """Browser contexts a test opens (fresh visitors), closed afterwards."""
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
 
 
 @pytest.fixture(scope="session")

@@ -41,13 +41,6 @@ def desk(studio: LiveServer) -> Iterator[Desk]:
     yield from open_desk(studio)
 
 
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
 
 def two_versions(desk: Desk) -> str:
     """A poster and a second version with one block added; its share link."""

@@ -8,46 +8,24 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from alembic import command
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.serving import make_server
 
 from proofdesk.accounts.models import User
-from proofdesk.app import create_app
 from proofdesk.customers import auth
 from proofdesk.customers.models import Customer
 from proofdesk.proofs.models import Proof
 from proofdesk.web import limiter
-from tests.browser.conftest import LiveServer, QuietRequestHandler, Watcher
+from tests.browser.conftest import LiveServer, Watcher, start_live_server
 from tests.browser.test_review_flow import DESKTOP, PHONE, Device, log_in, open_menu_link
-from tests.conftest import Factory, alembic_config, app_config, empty_tables, pdf_bytes
+from tests.conftest import Factory, empty_tables, pdf_bytes
 from tests.mailserver import mailbox, text_and_html
 
 pytestmark = pytest.mark.browser
 
 CUSTOMER_PASSWORD = "mia's own proof password"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def start_live_server(folder: Path, **overrides: str) -> LiveServer:
-    """A live server as tests/browser/conftest.py builds one, with other settings."""
-    db_url = f"sqlite:///{folder / 'proofdesk.sqlite3'}"
-    command.upgrade(alembic_config(db_url), "head")
-    server = make_server("127.0.0.1", 0, lambda environ, start: [], threaded=True,
-                         request_handler=QuietRequestHandler)
-    url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        app = create_app(app_config(db_url, folder, BASE_URL=url, **overrides))
-    except BaseException:
-        server.server_close()
-        raise
-    server.app = app
-    live = LiveServer(app=app, url=url, server=server)
-    live.start()
-    return live
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +90,6 @@ def studio(portal_server: LiveServer) -> Iterator[Studio]:
     session.close()
     portal_server.render_pages()
 
-
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def open_page(browser: Browser, live: LiveServer, device: Device, watcher: Watcher,

@@ -17,15 +17,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.web import limiter
-from tests.browser.conftest import LiveServer, Watcher
-from tests.browser.test_customer_portal import contexts, open_page, start_live_server
+from tests.browser.conftest import LiveServer, Watcher, start_live_server
+from tests.browser.test_customer_portal import open_page
 from tests.browser.test_review_flow import DESKTOP, PHONE, Device, log_in, open_menu_link
 from tests.conftest import Factory, empty_tables, pdf_bytes
 from tests.mailserver import PASSWORD, USERNAME, SmtpServer, start_server, text_and_html
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["contexts"]  # a fixture, used by name
 
 WRONG_PASSWORD = "not-the-smtp-password"
 

@@ -102,13 +102,6 @@ def desk(studio: LiveServer) -> Iterator[Desk]:
     yield from open_desk(studio)
 
 
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
 
 def open_page(browser: Browser, desk: Desk, device: Device, watcher: Watcher,
               contexts: list[BrowserContext]) -> Page:

@@ -68,13 +68,6 @@ def open_page(browser: Browser, live: LiveServer, device: Device, watcher: Watch
     return watcher.watch(context.new_page())
 
 
-@pytest.fixture
-def contexts() -> Iterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
 
 def test_upload_shows_a_progress_bar_then_the_proof(
         browser: Browser, studio_with_designer: Studio, watcher: Watcher,
