@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from proofdesk.accounts.models import User
@@ -14,21 +13,9 @@ from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.models import Proof
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login, pdf_bytes, png_bytes
-from tests.mailserver import mailbox, start_server, text_and_html
+from tests.mailserver import mailbox, text_and_html
 from tests.notifications.helpers import save_own_smtp, smtp_form
 from tests.proofs.test_views import post_multipart, upload
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = start_server(tmp_path, mode="starttls")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def app(make_app, server):
-    return make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=server.cafile)
 
 
 def notes(db_session) -> list[CustomerNotification]:

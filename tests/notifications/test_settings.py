@@ -8,20 +8,8 @@ import sqlalchemy as sa
 from proofdesk.accounts.models import User
 from proofdesk.notifications import secrets
 from tests.conftest import TEST_SMTP_KEY, csrf_token, login
-from tests.mailserver import PASSWORD, start_server
+from tests.mailserver import PASSWORD
 from tests.notifications.helpers import save_own_smtp, send_test, smtp_form
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = start_server(tmp_path, mode="starttls")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def app(make_app, server):
-    return make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=server.cafile)
 
 
 @pytest.fixture
