@@ -27,6 +27,18 @@ LABELS = {
     "user.deactivated": "deactivated a user",
     "password.changed": "changed their password",
     "setup.completed": "created the first admin",
+    "customer.created": "added the customer",
+    "customer.updated": "changed the customer's details",
+    "customer.email_changed": "changed the customer's email",
+    "customer.invited": "sent a portal invitation",
+    "customer.invite_accepted": "accepted the invitation and set a password",
+    "customer.reset_sent": "sent a password reset link",
+    "customer.reset_requested": "asked for a password reset link",
+    "customer.password_reset": "set a new password from a reset link",
+    "customer.password_changed": "changed their portal password",
+    "customer.logged_in": "logged in to the portal",
+    "customer.login_disabled": "disabled the portal login",
+    "customer.login_enabled": "enabled the portal login",
 }
 
 
@@ -38,11 +50,12 @@ def record(
     ip: str | None,
     proof_id: int | None = None,
     user_id: int | None = None,
+    customer_id: int | None = None,
     detail: str | None = None,
 ) -> Activity:
     entry = Activity(
         kind=kind, actor=actor[:200], ip=ip, proof_id=proof_id, user_id=user_id,
-        detail=detail[:500] if detail else None,
+        customer_id=customer_id, detail=detail[:500] if detail else None,
     )
     session.add(entry)
     return entry

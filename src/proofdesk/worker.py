@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from proofdesk.customers.tasks import answer_reset_requests
 from proofdesk.notifications.tasks import send_due
 from proofdesk.proofs.sandbox import Bounds
 from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages
@@ -35,7 +36,8 @@ def render_one(app: Flask) -> bool:
         session.close()
 
 
-TASKS: list[Callable[[Flask], bool]] = [send_due, render_one]
+# Reset requests first: the mail they queue goes out in the same round.
+TASKS: list[Callable[[Flask], bool]] = [answer_reset_requests, send_due, render_one]
 
 
 def run_once(app: Flask) -> int:

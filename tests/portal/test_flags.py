@@ -22,7 +22,9 @@ def world(make_app, factory):
     proof = factory.proof(designer, owner, title="Flag poster")
     login(staff, designer)
     customer_with_login(setup, staff, owner)
-    customer_with_login(setup, staff, stranger)
+    office = setup.test_client()  # the designer has no proof for the stranger: an admin invites
+    login(office, factory.user("admin"))
+    customer_with_login(setup, office, stranger)
     return {"proof": proof, "path": share_path(staff, proof), "owner": owner,
             "stranger": stranger, "designer": designer}
 

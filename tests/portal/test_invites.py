@@ -64,7 +64,7 @@ def test_invite_set_password_log_in_and_approve(app, client, factory, db_session
 
 def test_invite_mail_has_text_and_html_and_escapes_names(app, client, factory):
     customer = factory.customer(name="<script>x</script> Lee", email="lee@ink.test")
-    login(client, factory.user())
+    login(client, factory.user("admin"))  # customers made by nobody: an admin invites
     staff_invites(client, customer)
     run_once(app)
     text, html = text_and_html(mailbox(app.config["MAIL_MAILBOX_DIR"])[-1])
@@ -74,7 +74,7 @@ def test_invite_mail_has_text_and_html_and_escapes_names(app, client, factory):
 
 def test_a_new_invite_kills_the_older_link(app, client, factory, db_session):
     customer = factory.customer()
-    login(client, factory.user())
+    login(client, factory.user("admin"))  # customers made by nobody: an admin invites
     staff_invites(client, customer)
     first = mailed_link(app, "invite", customer.email)
     staff_invites(client, customer)
@@ -87,7 +87,7 @@ def test_a_new_invite_kills_the_older_link(app, client, factory, db_session):
 
 def test_invite_link_expires(app, client, factory, db_session):
     customer = factory.customer()
-    login(client, factory.user())
+    login(client, factory.user("admin"))  # customers made by nobody: an admin invites
     staff_invites(client, customer)
     link = mailed_link(app, "invite", customer.email)
     invite = db_session.scalar(sa.select(CustomerInvite))
@@ -107,7 +107,7 @@ def test_invite_link_expires(app, client, factory, db_session):
 def test_invite_all_without_a_login_shows_progress_and_counts(app, client, factory,
                                                               db_session):
     customers = [factory.customer() for _ in range(4)]
-    login(client, factory.user())
+    login(client, factory.user("admin"))  # customers made by nobody: an admin invites
     staff_invites(client, customers[0])
     accept(app.test_client(), mailed_link(app, "invite", customers[0].email))
     response = client.post("/customers/invite-all",
@@ -166,7 +166,7 @@ def test_invites_go_out_through_the_default_smtp_mailer(make_app, factory, tmp_p
         app = make_app(CUSTOMER_LOGIN_ENABLED="true", **smtp_settings(server))
         client = app.test_client()
         customer = factory.customer(email="smtp@client.test")
-        login(client, factory.user())
+        login(client, factory.user("admin"))  # customers made by nobody: an admin invites
         staff_invites(client, customer)
         run_once(app)
         message = server.inbox.wait_for(1)[0]

@@ -31,8 +31,11 @@ def customer(factory):
 
 
 @pytest.fixture
-def staff(client, factory):
-    login(client, factory.user())
+def staff(client, factory, customer):
+    """The designer who works with the customer (and so may send its login mails)."""
+    designer = factory.user()
+    factory.proof(designer, customer)
+    login(client, designer)
     return client
 
 
@@ -84,7 +87,38 @@ def test_forgot_password_says_the_same_for_known_and_unknown(app, staff, custome
     assert answers[0][:2] == answers[1][:2] == (302, "/portal/login")
     assert "If an account exists for that email address" in answers[0][2]
     assert answers[0][2] == answers[1][2]
+    run_once(app)  # the worker answers the requests: a link only for the known address
     assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerPasswordReset)) == 1
+    assert [m["To"] for m in mailbox(app.config["MAIL_MAILBOX_DIR"])
+            if "password" in m["Subject"]] == [customer.email]
+
+
+def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
+        app, staff, customer, db_session):
+    """Timing must not tell which addresses have a login: the form runs the very same SQL
+    statements for a customer with a login, one without, and an unknown address (the worker
+    does the lookup later)."""
+    customer_with_login(app, staff, customer)
+    engine = app.extensions["db_engine"]
+    statements: list[str] = []
+
+    def log(_conn, _cursor, statement, _params, _context, _executemany):
+        statements.append(statement)
+
+    visitor = app.test_client()
+    token = csrf_token(visitor, "/portal/forgot")
+    seen = []
+    sa.event.listen(engine, "before_cursor_execute", log)
+    try:
+        for email in (customer.email, "without-login@client.test", "unknown@nowhere.test"):
+            statements.clear()
+            response = visitor.post("/portal/forgot", data={"email": email, "csrf_token": token})
+            assert response.status_code == 302
+            seen.append(list(statements))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", log)
+    assert seen[0] == seen[1] == seen[2]
+    assert not any("customers" in statement for statement in seen[0])
 
 
 def test_reset_link_changes_the_password_once_and_ends_other_sessions(app, staff, customer,

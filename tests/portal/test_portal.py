@@ -28,7 +28,7 @@ def test_portal_lists_proofs_across_designers_awaiting_first(app, client, factor
     done.status = "approved"
     later.due_date, soon.due_date = dt.date(2027, 3, 1), dt.date(2027, 1, 1)
     db_session.commit()
-    login(client, a)
+    login(client, factory.user("admin"))  # two designers' customer: an admin invites
     portal = customer_with_login(app, client, me)
     page = portal.get("/portal").get_data(as_text=True)
     assert "Not mine" not in page
@@ -40,7 +40,7 @@ def test_another_customers_proof_answers_404(app, client, factory):
     designer = factory.user()
     me, other = factory.customer(), factory.customer()
     theirs = factory.proof(designer, other)
-    login(client, designer)
+    login(client, factory.user("admin"))
     portal = customer_with_login(app, client, me)
     for path in (f"/portal/proofs/{theirs.id}", f"/portal/proofs/{theirs.id}/v/1",
                  f"/portal/proofs/{theirs.id}/v/1/pages/1", f"/portal/proofs/{theirs.id}/v/1/file",

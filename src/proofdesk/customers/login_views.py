@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from proofdesk.customers import auth, services
+from proofdesk.customers.access import customer_or_404
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
-from proofdesk.web import client_ip
+from proofdesk.web import client_ip, error_page
 
 bp = Blueprint("customer_login", __name__, url_prefix="/customers")
 
@@ -21,42 +24,58 @@ def _settings() -> auth.TokenSettings:
 
 
 def _customer(customer_id: int) -> Customer:
-    customer = get_session().get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
+    """The customer, if the current user may manage its login (else 404)."""
+    return customer_or_404(get_session(), user=current_user, customer_id=customer_id,
+                           manage=True)
 
 
-@bp.post("/<int:customer_id>/invite")
-@login_required
-def invite(customer_id: int) -> Response:
-    customer = _customer(customer_id)
+Answer = Response | tuple[str, int]
+
+
+def _send(customer: Customer, send: Callable[[], object], done: str) -> Answer:
+    """Send a login mail for `customer`; a refusal is flashed, a throttled one is a 429."""
     session = get_session()
     try:
-        auth.invite(session, customer=customer, by=current_user, settings=_settings(),
-                    ip=client_ip())
+        send()
         session.commit()
+    except auth.Throttled as exc:
+        session.rollback()
+        return error_page(429, exc.message)
     except ServiceError as exc:
         session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"Invitation sent to {customer.email}. Any earlier invitation link no longer "
-              "works.", "success")
+        flash(done, "success")
     return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/<int:customer_id>/invite")
+@login_required
+def invite(customer_id: int) -> Answer:
+    customer = _customer(customer_id)
+    return _send(customer, lambda: auth.invite(
+        get_session(), customer=customer, by=current_user, settings=_settings(), ip=client_ip()),
+        f"Invitation sent to {customer.email}. Any earlier invitation link no longer works.")
 
 
 @bp.post("/invite-all")
 @login_required
 def invite_all() -> Response:
     session = get_session()
-    batch_id, count = auth.invite_all_without_credentials(session, by=current_user,
-                                                          settings=_settings(), ip=client_ip())
+    bulk = auth.invite_all_without_credentials(session, by=current_user, settings=_settings(),
+                                               ip=client_ip())
     session.commit()
-    if count == 0:
-        flash("Every customer already has a login or an open invitation; nobody to invite. "
-              "Re-send a single invitation from the customer's page.", "info")
+    if bulk.left:
+        flash(f"{bulk.left} customer{'s' if bulk.left != 1 else ''} not invited yet: you have "
+              "reached the number of login emails a designer may send in an hour. Press the "
+              "button again later to invite them.", "info")
+    if bulk.sent == 0:
+        if not bulk.left:
+            whose = "" if current_user.is_admin else " you manage"
+            flash(f"Every customer{whose} already has a login or an open invitation; nobody "
+                  "to invite. Re-send a single invitation from the customer's page.", "info")
         return redirect(url_for("customers.index"))
-    return redirect(url_for("customer_login.invite_progress", batch_id=batch_id))
+    return redirect(url_for("customer_login.invite_progress", batch_id=bulk.batch_id))
 
 
 @bp.get("/invites/<batch_id>")
@@ -79,14 +98,13 @@ def invite_progress_json(batch_id: str) -> Response:
 
 @bp.post("/<int:customer_id>/reset")
 @login_required
-def send_reset(customer_id: int) -> Response:
+def send_reset(customer_id: int) -> Answer:
     customer = _customer(customer_id)
-    session = get_session()
-    auth.request_password_reset(session, email=customer.email, settings=_settings(),
-                                ip=client_ip())
-    session.commit()
-    flash(f"A password reset link is on its way to {customer.email}.", "success")
-    return redirect(url_for("customers.show", customer_id=customer.id))
+    return _send(customer, lambda: auth.issue_password_reset(
+        get_session(), customer=customer, settings=_settings(), by=current_user,
+        ip=client_ip()),
+        f"A password reset link is on its way to {customer.email}. Any earlier reset link "
+        "no longer works.")
 
 
 @bp.post("/<int:customer_id>/login/<action>")

@@ -46,7 +46,10 @@ class CustomerInvite(Base):
     """An emailed link to set a first password (72 hours by default, single use)."""
 
     __tablename__ = "customer_invites"
-    __table_args__ = (sa.Index("ix_customer_invites_customer", "customer_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_customer_invites_customer", "customer_id", "created_at"),
+        sa.Index("ix_customer_invites_created_by", "created_by_id", "created_at"),
+    )
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
@@ -65,16 +68,34 @@ class CustomerPasswordReset(Base):
 
     __tablename__ = "customer_password_resets"
     __table_args__ = (
-        sa.Index("ix_customer_password_resets_customer", "customer_id", "created_at"),)
+        sa.Index("ix_customer_password_resets_customer", "customer_id", "created_at"),
+        sa.Index("ix_customer_password_resets_created_by", "created_by_id", "created_at"),
+    )
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     nonce: Mapped[str] = mapped_column(sa.String(64))
+    # The staff user who sent it from the customer's page; empty when the customer asked.
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class CustomerResetRequest(Base):
+    """A "forgot password" form as submitted, for the worker to answer. The form only writes
+    this row, whether or not the address has a login, so its answer and its timing are the
+    same for every address; the worker looks the address up and mails a link if it has one."""
+
+    __tablename__ = "customer_reset_requests"
+
+    id: Mapped[intpk]
+    email: Mapped[str320]
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[created_at]
 
 
 class CustomerSession(Base):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from proofdesk import activity
+from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
+from proofdesk.customers import auth
 from proofdesk.customers.models import Customer
 from proofdesk.errors import ServiceError
+from proofdesk.proofs.models import Activity
 
 PAGE_SIZE = 50
 
@@ -39,13 +43,30 @@ def create_customer(
 
 
 def update_customer(
-    session: Session, *, customer: Customer, name: str, email: str, company: str | None
+    session: Session, *, customer: Customer, name: str, email: str, company: str | None,
+    by: User, ip: str | None,
 ) -> Customer:
+    """Save the customer's details. A new email address ends the customer's sessions and
+    every invitation and reset link mailed to the old one (`auth.email_changed`)."""
     name, email, company = _clean(name, email, company)
     if _email_taken(session, email, exclude_id=customer.id):
         raise ServiceError("A customer with this email already exists.", "email")
+    old_email = customer.email
+    if (name, company) != (customer.name, customer.company):
+        activity.record(session, kind="customer.updated", actor=by.name, ip=ip, user_id=by.id,
+                        customer_id=customer.id, detail=name)
     customer.name, customer.email, customer.company = name, email, company
+    if email != old_email:
+        auth.email_changed(session, customer=customer, old_email=old_email, by=by, ip=ip)
     return customer
+
+
+def history(session: Session, customer: Customer, *, limit: int = 50) -> list[Activity]:
+    """The customer's account history, newest first: who changed their address, sent or
+    used their login mails, logged in."""
+    return list(session.scalars(
+        sa.select(Activity).where(Activity.customer_id == customer.id)
+        .order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
 
 
 def _escape_like(text: str) -> str:
@@ -76,7 +97,6 @@ def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
 
     from proofdesk.customers.models import CustomerCredential
     from proofdesk.db import utcnow
-    from proofdesk.proofs.models import Activity
 
     total = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
     with_login = session.scalar(sa.select(sa.func.count()).select_from(CustomerCredential)

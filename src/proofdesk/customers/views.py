@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from proofdesk.customers import auth, services
+from proofdesk.customers.access import customer_or_404, may_manage
 from proofdesk.customers.forms import CustomerForm
-from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.pagination import page_arg
 from proofdesk.portal.session import login_enabled
 from proofdesk.proofs.services import list_proofs
+from proofdesk.web import client_ip
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -65,36 +66,33 @@ def safe_back() -> str | None:
     return back if back in {"/proofs/new"} else None
 
 
-def _customer_or_404(customer_id: int) -> Customer:
-    customer = get_session().get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
-
-
 @bp.get("/<int:customer_id>")
 @login_required
 def show(customer_id: int) -> str:
-    customer = _customer_or_404(customer_id)
-    page = page_arg()
     session = get_session()
+    customer = customer_or_404(session, user=current_user, customer_id=customer_id)
+    page = page_arg()
     proofs, has_more = list_proofs(session, viewer=current_user, customer_id=customer.id,
                                    page=page)
     state = auth.credential_state(customer, auth.open_invite_customer_ids(session, [customer.id]))
+    manage = may_manage(session, current_user, customer)
     return render_template("customers/show.html", customer=customer, proofs=proofs, page=page,
-                           has_more=has_more, state=state, login_enabled=login_enabled())
+                           has_more=has_more, state=state, login_enabled=login_enabled(),
+                           manage=manage,
+                           history=services.history(session, customer) if manage else [])
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(customer_id: int) -> str | Response:
-    customer = _customer_or_404(customer_id)
+    session = get_session()
+    customer = customer_or_404(session, user=current_user, customer_id=customer_id, manage=True)
     form = CustomerForm(obj=customer)
     if form.validate_on_submit():
-        session = get_session()
         try:
             services.update_customer(session, customer=customer, name=form.name.data,
-                                     email=form.email.data, company=form.company.data)
+                                     email=form.email.data, company=form.company.data,
+                                     by=current_user, ip=client_ip())
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)

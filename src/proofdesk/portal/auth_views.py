@@ -94,8 +94,7 @@ def forgot() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         session = get_session()
-        auth.request_password_reset(session, email=form.email.data, settings=_settings(),
-                                    ip=client_ip())
+        auth.request_password_reset(session, email=form.email.data, ip=client_ip())
         session.commit()
         flash(SENT.format(minutes=current_app.config["CUSTOMER_RESET_MINUTES"]), "info")
         return redirect(url_for("portal_auth.login"))

@@ -121,6 +121,7 @@ class Activity(Base):
     __table_args__ = (
         sa.Index("ix_activities_proof_at", "proof_id", "at"),
         sa.Index("ix_activities_kind_at", "kind", "at"),
+        sa.Index("ix_activities_customer_at", "customer_id", "at"),
     )
 
     id: Mapped[intpk]
@@ -130,6 +131,9 @@ class Activity(Base):
     user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The customer whose record or login this was about (email changes, invitations, resets).
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(sa.String(200))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
     ip: Mapped[str | None] = mapped_column(sa.String(64))
