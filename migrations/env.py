@@ -1,4 +1,5 @@
-"""Alembic environment: the URL from Proofdesk's settings, the metadata from its models."""
+"""Alembic environment: the URL from DATABASE_URL (environment or .env) and nothing else of
+Proofdesk's settings (migrating needs no SECRET_KEY), the metadata from its models."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from alembic import context
 
+import proofdesk.ratelimit  # noqa: F401 - its table is part of the schema too
 from proofdesk import config as settings
 from proofdesk.db import make_engine
 from proofdesk.models import Base
@@ -23,11 +25,10 @@ def database_url() -> str:
     url = alembic_config.attributes.get("database_url")
     if url:
         return str(url)
-    values = settings.from_environment()
-    if values["DATABASE_URL"].startswith("sqlite:///"):
-        Path(values["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True)
-    return str(values["DATABASE_URL"])
+    url = settings.database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
 
 
 def run_migrations_offline() -> None:

@@ -107,8 +107,11 @@ def empty_tables(engine: sa.Engine) -> None:
 
 
 def app_config(db_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    # Development, with every secret set as production needs: the default mailer writes to
+    # MAIL_MAILBOX_DIR, where the tests read delivered mail. Production never writes mail to
+    # a folder (tests/test_web.py checks it).
     return {
-        "PROOFDESK_ENV": "production",
+        "PROOFDESK_ENV": "development",
         "SECRET_KEY": "test-secret-key-" + "x" * 40,
         "DATABASE_URL": db_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
 import signal
@@ -9,13 +10,19 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from proofdesk.accounts.models import User
-from tests.conftest import ROOT, app_config, login
+from tests.conftest import ROOT, alembic_config, app_config, login, postgres_database
 
 PROOFDESK = str(Path(sys.executable).with_name("proofdesk"))
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
@@ -124,3 +131,86 @@ def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
         proc.wait(timeout=30)
         proc.stdout.close()
     assert proc.returncode == 0
+
+
+def start_run(env: dict[str, str], port: int) -> subprocess.Popen:
+    """`proofdesk run` (gunicorn with its two workers, and the worker), once /login answers."""
+    proc = subprocess.Popen([PROOFDESK, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    stop(proc)
+    raise AssertionError("proofdesk run did not answer: " + proc.stdout.read())
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+
+
+def wrong_passwords(port: int, email: str, count: int) -> list[tuple[int, str, str | None]]:
+    """Status, page and X-RateLimit-Remaining of each wrong password, in one browser session."""
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    url = f"http://127.0.0.1:{port}/login"
+    with browser.open(url, timeout=10) as response:
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                          response.read().decode()).group(1)
+    body = urllib.parse.urlencode({"email": email, "password": "not the password",
+                                   "csrf_token": token}).encode()
+    answers = []
+    for _ in range(count):
+        try:
+            with browser.open(url, data=body, timeout=30) as response:
+                answers.append((response.status, response.read().decode(),
+                                response.headers["X-RateLimit-Remaining"]))
+        except urllib.error.HTTPError as error:
+            answers.append((error.code, error.read().decode(),
+                            error.headers["X-RateLimit-Remaining"]))
+    return answers
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def run_database(request, tmp_path) -> Iterator[dict[str, str]]:
+    """A migrated database for `proofdesk run`: the embedded default, or PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'instance' / 'proofdesk.sqlite3'}"
+        (tmp_path / "instance").mkdir()
+        command.upgrade(alembic_config(url), "head")
+        yield {}
+        return
+    for url in postgres_database(f"proofdesk_run_{uuid.uuid4().hex[:10]}"):
+        command.upgrade(alembic_config(url), "head")
+        yield {"DATABASE_URL": url}
+
+
+def test_run_throttles_the_eleventh_wrong_password_across_both_workers(tmp_path, run_database):
+    """The documented limit (10 failures in 5 minutes) holds for `make run` as it starts:
+    default settings, two gunicorn worker processes."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI", "PROOFDESK_ENV"}}
+    env.update(PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"),
+               PROOFDESK_HOME=str(tmp_path), **run_database)
+    subprocess.run([PROOFDESK, "create-user", "--role", "designer", "--email", "d@studio.test",
+                    "--name", "D", "--password-stdin"], input="a long enough passphrase\n",
+                   env=env, check=True, capture_output=True, text=True, timeout=60)
+    proc = start_run(env, port)
+    try:
+        answers = wrong_passwords(port, "d@studio.test", 11)
+    finally:
+        stop(proc)
+        proc.stdout.close()
+    assert [status for status, _, _ in answers] == [200] * 10 + [429]
+    assert all("Email or password is not right." in page for _, page, _ in answers[:10])
+    # One count for both processes: the remaining attempts go down one by one.
+    assert [remaining for _, _, remaining in answers[:10]] == [str(n) for n in range(9, -1, -1)]
+    status, page, _ = answers[10]
+    assert "<h1>Too many attempts</h1>" in page
+    assert "Too many attempts. Wait a few minutes and try again." in page

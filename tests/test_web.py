@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proofdesk.config import ConfigError, from_environment
-from tests.conftest import login
+from tests.conftest import login, png_bytes
 
 
 def assert_security_headers(response):
@@ -107,3 +107,61 @@ def test_links_use_base_url_not_the_host_header(app, factory, db_session):
     link = db_session.scalar(sa.select(ShareLink))
     with app.test_request_context("/", headers={"Host": "evil.test"}):
         assert share_url(link).startswith("https://proofs.example.test/s/")
+
+
+def test_rate_limits_are_counted_in_the_database_unless_another_store_is_named(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    for value in (None, "", "database", " database "):
+        env = base if value is None else {**base, "RATELIMIT_STORAGE_URI": value}
+        assert from_environment(env)["RATELIMIT_STORAGE_URI"] == "database://"
+    for value in ("redis://127.0.0.1:6379/0", "memory://"):
+        env = {**base, "RATELIMIT_STORAGE_URI": value}
+        assert from_environment(env)["RATELIMIT_STORAGE_URI"] == value
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI must be empty"):
+        from_environment({**base, "RATELIMIT_STORAGE_URI": "postgresql"})
+
+
+def test_per_process_rate_limits_are_warned_about(make_app, caplog):
+    make_app(RATELIMIT_STORAGE_URI="memory://")
+    assert "each app server process counts login failures on its own" in caplog.text
+    caplog.clear()
+    make_app()
+    assert "RATELIMIT_STORAGE_URI" not in caplog.text
+
+
+@pytest.mark.parametrize("mailbox", [None, "./instance/mailbox"])
+def test_production_copied_from_env_example_never_writes_mail_to_a_folder(
+        make_app, factory, db_session, tmp_path, monkeypatch, caplog, mailbox):
+    """An operator copies .env.example, sets production and the secrets, and no SMTP_HOST:
+    mail stays queued as "Not configured" and no .eml file is written anywhere. (None: the
+    file as shipped; a folder: a copy of an older .env.example, which set one.)"""
+    import sqlalchemy as sa
+    from dotenv import dotenv_values
+
+    from proofdesk.notifications.models import CustomerNotification
+    from proofdesk.worker import run_once
+    from tests.conftest import ROOT, TEST_SMTP_KEY
+    from tests.proofs.test_views import upload
+
+    settings = {k: v or "" for k, v in dotenv_values(ROOT / ".env.example").items()}
+    assert settings.pop("DATABASE_URL") == ""  # the test's database instead
+    if mailbox is not None:
+        settings["MAIL_MAILBOX_DIR"] = mailbox
+    settings.update(PROOFDESK_ENV="production", SECRET_KEY="s3cret-" * 8,
+                    SMTP_ENCRYPTION_KEYS=TEST_SMTP_KEY)
+    monkeypatch.chdir(tmp_path)  # the file's relative folders (./instance/…) land here
+    app = make_app(**settings)
+    assert not app.config["SMTP_HOST"]
+    client = app.test_client()
+    login(client, factory.user())
+    response = upload(client, factory.customer(email="q@client.test").id, png_bytes(),
+                      notify="y")
+    assert response.status_code == 302
+    run_once(app)
+    note = db_session.scalar(sa.select(CustomerNotification))
+    assert note.status == "queued"
+    assert note.last_error.startswith("Not configured: ")
+    assert "Not configured" in client.get(f"/proofs/{note.proof_id}").get_data(as_text=True)
+    assert list(tmp_path.rglob("*.eml")) == []
+    if mailbox:
+        assert "MAIL_MAILBOX_DIR is ignored in production" in caplog.text

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from proofdesk import config as settings
 from proofdesk.db import register_db
 from proofdesk.storage import register_storage
-from proofdesk.web import register_web
+from proofdesk.web import register_limiter, register_web
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_feature_flags(app)  # before CSRF, so a switched-off page is a 404 for any method
     register_web(app)
     register_db(app)
+    register_limiter(app)  # after the database: rate limits are counted there by default
     register_storage(app)
     register_blueprints(app)
     register_templates(app)
@@ -33,11 +34,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def warn_about_risky_settings(app: Flask) -> None:
     import logging
 
-    if app.config["PROOFDESK_ENV"] == "production" and \
-            app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         logging.getLogger("proofdesk").warning(
-            "RATELIMIT_STORAGE_URI is memory://: login throttling counts per process; with "
-            "several app server processes set it to redis://…")
+            "RATELIMIT_STORAGE_URI is memory://: each app server process counts login "
+            "failures on its own, so with N processes (proofdesk run starts 2) N times the "
+            "limit get through; leave it empty to count in the database")
 
 
 CUSTOMER_LOGIN_BLUEPRINTS = {"portal", "portal_auth", "customer_login"}

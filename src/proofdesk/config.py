@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 DEFAULT_APPROVAL_TERMS = ("I have checked spelling, colours, sizes and content, and approve "
@@ -89,12 +92,43 @@ def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> list[st
     return keys
 
 
+def _environment() -> dict[str, str]:
+    load_dotenv(project_root() / ".env")
+    return dict(os.environ)
+
+
+def _instance(env: dict[str, str]) -> Path:
+    return Path(env.get("INSTANCE_PATH") or project_root() / "instance").resolve()
+
+
+def database_url(env: dict[str, str] | None = None) -> str:
+    """DATABASE_URL, or the embedded SQLite file under INSTANCE_PATH: all that migrations
+    need, so `alembic upgrade head` runs without the secrets the app needs."""
+    if env is None:
+        env = _environment()
+    return env.get("DATABASE_URL") or f"sqlite:///{_instance(env) / 'proofdesk.sqlite3'}"
+
+
+RATELIMIT_SCHEMES = {"database", "memory", "redis", "rediss", "redis+unix", "redis+sentinel",
+                     "redis+cluster"}
+
+
+def _ratelimit_storage(env: dict[str, str]) -> str:
+    """Where rate-limit counts are kept: the app's database unless another store is named."""
+    value = (env.get("RATELIMIT_STORAGE_URI") or "").strip()
+    if value in {"", "database"}:
+        return "database://"
+    if value.partition("://")[0] not in RATELIMIT_SCHEMES or "://" not in value:
+        raise ConfigError("RATELIMIT_STORAGE_URI must be empty (the app's database), "
+                          f"redis://host:6379/0 or memory://, got {value!r}")
+    return value
+
+
 def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the settings from the environment (and .env) into a Flask config dict."""
     if env is None:
-        load_dotenv(project_root() / ".env")
-        env = dict(os.environ)
-    instance = Path(env.get("INSTANCE_PATH") or project_root() / "instance").resolve()
+        env = _environment()
+    instance = _instance(env)
     environment = env.get("PROOFDESK_ENV", "development").strip().lower()
     if environment not in {"development", "production"}:
         raise ConfigError("PROOFDESK_ENV must be development or production")
@@ -110,7 +144,6 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError("BASE_URL must start with http:// or https://")
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'proofdesk.sqlite3'}"
     max_upload_mb = _int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 100)
     storage = env.get("STORAGE", "local").strip().lower()
     if storage not in {"local", "s3"}:
@@ -121,7 +154,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "PROOFDESK_ENV": environment,
         "SECRET_KEY": secret_key,
         "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url(env),
         "BASE_URL": base_url,
         "PORT": port,
         "MAX_UPLOAD_MB": max_upload_mb,
@@ -141,7 +174,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "S3_PREFIX": env.get("S3_PREFIX", ""),
         "LEGACY_PUBLIC_LINKS_ENABLED": _bool(env.get("LEGACY_PUBLIC_LINKS_ENABLED"), True),
         "CUSTOMER_LOGIN_ENABLED": _bool(env.get("CUSTOMER_LOGIN_ENABLED"), False),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(env),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES"), 120),
         "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", env.get("SESSION_MAX_HOURS"), 24 * 7),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES"), 0),
@@ -176,9 +209,16 @@ def _mail_settings(env: dict[str, str], environment: str, instance: Path,
         raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
     host = (env.get("SMTP_HOST") or "").strip()
     default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
-    mailbox = env.get("MAIL_MAILBOX_DIR")
-    if mailbox is None:
-        mailbox = str(instance / "mailbox") if environment == "development" else ""
+    mailbox = (env.get("MAIL_MAILBOX_DIR") or "").strip()
+    if environment != "development":
+        # Production never "sends" into a folder: without SMTP_HOST mail stays queued.
+        if mailbox:
+            log.warning("MAIL_MAILBOX_DIR is ignored in production; mail is only sent "
+                        "through SMTP_HOST, and stays queued (\"Not configured\") until it "
+                        "is set")
+        mailbox = ""
+    elif not mailbox:
+        mailbox = str(instance / "mailbox")
     domain = base_url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
     return {
         "SMTP_HOST": host,

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from proofdesk.ratelimit import DatabaseStorage
+
 log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
@@ -31,18 +33,25 @@ def register_web(app: Flask) -> None:
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     csrf.init_app(app)
-    limiter.init_app(app)
     app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     _register_error_pages(app)
+
+
+def register_limiter(app: Flask) -> None:
+    """Rate limits counted where RATELIMIT_STORAGE_URI says; by default (`database://`) in
+    the app's own database, so that every app server process shares one count."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+    if isinstance(limiter.storage, DatabaseStorage):
+        limiter.storage.engine = app.extensions["db_engine"]
 
 
 def _refuse_nul() -> None:
