@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from proofdesk.accounts import services
 from proofdesk.accounts.models import User, UserSession
+from proofdesk.accounts.views import safe_next
 from tests.conftest import PASSWORD, csrf_token, login
 
 
@@ -118,3 +120,57 @@ def test_forms_without_csrf_token_are_refused(client, factory):
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
     assert "This form has expired" in response.get_data(as_text=True)
+
+
+HOSTILE_NEXT = ["/%0D%0AX-Injected:%201", "/%0Aevil", "/%09/evil.test", "/%0D/evil.test",
+                "/x%7F", "/%C2%85x"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_control_characters_in_next_lead_to_the_dashboard_not_a_500(client, factory, target):
+    user = factory.user()
+    response = client.post(f"/login?next={target}", data={
+        "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/proofs"
+    assert "X-Injected" not in response.headers
+
+
+@pytest.mark.parametrize("target", ["/\r\nX-Injected: 1", "/\t/evil.test", "/\n/evil.test",
+                                    "/a\x00b", "/\x7f", "/\u0085x", "/\u200ex"])
+def test_safe_next_refuses_control_characters(target):
+    assert safe_next(target, "/home") == "/home"
+    assert safe_next("/proofs?status=approved&q=Shop sign", "/home") == \
+        "/proofs?status=approved&q=Shop sign"
+
+
+def test_login_starts_a_new_session(client, factory):
+    """A CSRF token (or anything else) of the anonymous session does not survive login."""
+    user = factory.user()
+    anonymous = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "csrf_token": anonymous})
+    assert response.status_code == 302
+    refused = client.post("/logout", data={"csrf_token": anonymous})
+    assert refused.status_code == 400
+    assert "This form has expired" in refused.get_data(as_text=True)
+    assert client.get("/proofs").status_code == 200  # still logged in
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/proofs")})
+    assert response.status_code == 302
+    assert client.get("/proofs").status_code == 302
+
+
+def test_first_admin_setup_starts_a_new_session(client, db_session):
+    token = services.issue_setup_token(db_session)
+    db_session.commit()
+    path = f"/setup/{token}"
+    anonymous = csrf_token(client, path)
+    response = client.post(path, data={"name": "Ada Admin", "email": "ada@studio.test",
+                                       "password": PASSWORD, "csrf_token": anonymous})
+    assert response.status_code == 302
+    refused = client.post("/logout", data={"csrf_token": anonymous})
+    assert refused.status_code == 400
+    assert "Ada Admin" in client.get("/admin/users").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/users")})
+    assert response.status_code == 302
+    assert client.get("/admin/users").status_code == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -51,14 +53,24 @@ def register_login(app: Flask) -> None:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a relative path on this site; anything else falls back to the default."""
-    if not target:
+    """Only a relative path on this site; anything else falls back to the default.
+
+    Control characters are refused: a line break cannot go into a Location header, and
+    browsers drop tabs and line breaks from URLs (`/<TAB>/evil.test` is `//evil.test`)."""
+    if not target or any(unicodedata.category(ch).startswith("C") for ch in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
             or "\\" in target:
         return default
     return target
+
+
+def _log_in(user: User) -> None:
+    """A new session at login: nothing of the anonymous one (its CSRF token included) is
+    carried over."""
+    cookie_session.clear()
+    login_user(user)
 
 
 def _login_failed() -> bool:
@@ -92,7 +104,7 @@ def login() -> str | Response:
             activity.record(session, kind="login.succeeded", actor=user.name, ip=client_ip(),
                             user_id=user.id)
             session.commit()
-            login_user(user)
+            _log_in(user)
             return redirect(safe_next(request.args.get("next"), url_for("proofs.dashboard")))
     no_admin = not services.admin_exists(session)
     return render_template("accounts/login.html", form=form, no_admin=no_admin)
@@ -148,7 +160,7 @@ def setup(token: str) -> str | Response:
             services.start_session(session, user=user, ip=client_ip(),
                                    user_agent=request.user_agent.string)
             session.commit()
-            login_user(user)
+            _log_in(user)
             flash("Welcome to Proofdesk. Next: add a designer under Admin → Users, "
                   "then a customer.", "success")
             return redirect(url_for("admin.users"))
