@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, jsonify
@@ -50,10 +51,34 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+# The extensions a download may keep for each type decided from the content; the first is
+# the one given to a name without a matching one.
+EXTENSIONS = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe"),
+    "image/webp": (".webp",),
+    "image/tiff": (".tif", ".tiff"),
+    "application/pdf": (".pdf",),
+}
+
+
+def download_name(original: str, content_type: str) -> str:
+    """The uploaded name with the extension of the file's real type: a PNG uploaded as
+    `invoice.html` is saved as `invoice.png`, so that opening the download never runs it as
+    a page (or a program)."""
+    extensions = EXTENSIONS.get(content_type, (".bin",))
+    path = PurePosixPath(original)
+    if path.suffix.lower() in extensions:
+        return original
+    stem = (path.stem if path.suffix else original).rstrip(". ")
+    return (stem or "artwork") + extensions[0]
+
+
 def send_original(version: ProofVersion) -> Response:
     storage = get_storage()
+    name = download_name(version.original_filename, version.content_type)
     return Response(storage.stream(version.file_key), mimetype=version.content_type, headers={
-        "Content-Disposition": content_disposition(version.original_filename),
+        "Content-Disposition": content_disposition(name),
         "Content-Length": str(version.size_bytes),
         "Content-Security-Policy": "sandbox; default-src 'none'",
         "Cache-Control": IMMUTABLE,
