@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -13,7 +16,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from flask import render_template
 
@@ -92,6 +95,62 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> str: ...
 
 
+def resolve(host: str, port: int) -> tuple[str, ...]:
+    """The addresses of `host`, looked up once: what is checked is what is connected to (a
+    second lookup could answer differently: DNS rebinding)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise SendError("connect", f"cannot resolve {host}", permanent=False) from exc
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise SendError("connect", f"cannot resolve {host}", permanent=False)
+    return addresses
+
+
+def _connect(host: str, addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
+    """A connection to the first of `addresses` that accepts one; the name is not looked up."""
+    failures: list[str] = []
+    timeouts = 0
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except TimeoutError:
+            timeouts += 1
+            failures.append(f"{address}: no answer within {timeout:g} s")
+        except OSError as exc:
+            failures.append(f"{address}: {exc.strerror or exc}")
+    raise SendError("timeout" if timeouts == len(addresses) else "connect",
+                    f"cannot connect to {host} port {port} ({'; '.join(failures)})",
+                    permanent=False)
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """smtplib connecting to addresses checked beforehand; STARTTLS still verifies the
+    certificate against the host name, which smtplib keeps in `_host`."""
+
+    def __init__(self, host: str, port: int, *, addresses: tuple[str, ...],
+                 timeout: float) -> None:
+        self.addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return _connect(host, self.addresses, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """The same for implicit TLS: the certificate is verified against the host name."""
+
+    def __init__(self, host: str, port: int, *, addresses: tuple[str, ...], timeout: float,
+                 context: ssl.SSLContext) -> None:
+        self.addresses = addresses
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connection = _connect(host, self.addresses, port, timeout)
+        return self.context.wrap_socket(connection, server_hostname=self._host)
+
+
 @dataclass
 class SmtpMailer:
     host: str
@@ -102,62 +161,66 @@ class SmtpMailer:
     timeout: float
     name: str = "smtp"
     cafile: str | None = None
+    # The checked addresses of `host` (notifications.hosts.check_host); empty: resolved at send.
+    addresses: tuple[str, ...] = ()
 
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cafile)
 
     def send(self, message: EmailMessage) -> str:
+        """Send, and return the server's reply. Every server text, in the reply or in the
+        SendError raised, has the password hidden: some servers quote what they were sent."""
         try:
-            return self._classified_send(message)
+            reply = self._send(message)
         except SendError as error:
-            reply = _without_password(error.reply, self.username, self.password)
-            if reply == error.reply:
+            if self._clean(error.reply) == error.reply:
                 raise
-            # Not chained: the original exception quotes the password too.
-            raise SendError(error.category, reply, permanent=error.permanent) from None
-
-    def _classified_send(self, message: EmailMessage) -> str:
-        try:
-            return self._send(message)
-        except SendError:
-            raise
-        except smtplib.SMTPAuthenticationError as exc:
-            raise SendError("auth", _reply(exc), permanent=True) from exc
-        except smtplib.SMTPSenderRefused as exc:
-            raise SendError("sender", _reply(exc), permanent=exc.smtp_code >= 500) from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            reply = "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in
-                              exc.recipients.values())
-            raise SendError("recipient", reply, permanent=min(codes) >= 500) from exc
-        except smtplib.SMTPDataError as exc:
-            raise SendError("rejected" if exc.smtp_code >= 500 else "temporary", _reply(exc),
-                            permanent=exc.smtp_code >= 500) from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise SendError("tls" if "STARTTLS" in str(exc) else "auth", str(exc),
-                            permanent=True) from exc
-        except ssl.SSLError as exc:
-            raise SendError("tls", exc.reason or str(exc), permanent=True) from exc
-        except TimeoutError as exc:
-            raise SendError("timeout", f"no answer within {self.timeout:g} s",
-                            permanent=False) from exc
-        except smtplib.SMTPServerDisconnected as exc:
-            category = "timeout" if "timed out" in str(exc) else "connect"
-            raise SendError(category, str(exc) or "the server closed the connection",
-                            permanent=False) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise SendError("rejected" if exc.smtp_code >= 500 else "temporary", _reply(exc),
-                            permanent=exc.smtp_code >= 500) from exc
+            raise SendError(error.category, self._clean(error.reply),
+                            permanent=error.permanent) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise SendError("connect", str(exc) or exc.__class__.__name__,
-                            permanent=False) from exc
+            category, text, permanent = self._classify(exc)
+            clean = self._clean(text)  # before SendError cuts it short, maybe inside a form
+            # Not chained when cleaned: the original exception quotes the password too.
+            raise SendError(category, clean, permanent=permanent) from (
+                exc if clean == text else None)
+        return self._clean(reply)
+
+    def _clean(self, text: str) -> str:
+        return without_password(text, self.username, self.password)
+
+    def _classify(self, exc: OSError | smtplib.SMTPException) -> tuple[str, str, bool]:
+        """Category, the server's text and whether retrying is pointless."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return "auth", _reply(exc), True
+        if isinstance(exc, smtplib.SMTPSenderRefused):
+            return "sender", _reply(exc), exc.smtp_code >= 500
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in exc.recipients.values()]
+            return "recipient", "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in
+                                          exc.recipients.values()), min(codes) >= 500
+        if isinstance(exc, smtplib.SMTPResponseException):  # DATA refused, among others
+            return "rejected" if exc.smtp_code >= 500 else "temporary", _reply(exc), \
+                exc.smtp_code >= 500
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return "tls" if "STARTTLS" in str(exc) else "auth", str(exc), True
+        if isinstance(exc, ssl.SSLCertVerificationError):  # say why: expired, other name…
+            return "tls", f"certificate not trusted: {exc.verify_message}", True
+        if isinstance(exc, ssl.SSLError):
+            return "tls", exc.reason or str(exc), True
+        if isinstance(exc, TimeoutError):
+            return "timeout", f"no answer within {self.timeout:g} s", False
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            category = "timeout" if "timed out" in str(exc) else "connect"
+            return category, str(exc) or "the server closed the connection", False
+        return "connect", str(exc) or exc.__class__.__name__, False
 
     def _send(self, message: EmailMessage) -> str:
+        addresses = self.addresses or resolve(self.host, self.port)
         if self.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                    context=self._context())
+            client: smtplib.SMTP = _PinnedSMTPSSL(self.host, self.port, addresses=addresses,
+                                                  timeout=self.timeout, context=self._context())
         else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            client = _PinnedSMTP(self.host, self.port, addresses=addresses, timeout=self.timeout)
         with client:
             client.ehlo()
             if self.security == "starttls":
@@ -186,16 +249,72 @@ def _transfer(client: smtplib.SMTP, message: EmailMessage) -> str:
     return f"{code} {reply.decode(errors='replace')}"
 
 
-def _without_password(reply: str, username: str | None, password: str | None) -> str:
-    """The server's reply without the password, also in the base64 forms AUTH PLAIN and LOGIN
-    sent it in: some servers quote what they were sent, and replies are shown and stored."""
+HIDDEN = "[password hidden]"
+# Runs of text that could be an encoded password (each pattern linear: no backtracking).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{4,}=*")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{4,}")
+_WORD = re.compile(r"[^\s\"'<>()\[\]{},;]+")
+
+
+def without_password(text: str, username: str | None, password: str | None) -> str:
+    """`text` (a server's reply) without the password in any form a server might quote it in:
+    as typed or in another case; in base64 (alone, as AUTH PLAIN and AUTH LOGIN send it;
+    padded or not; url-safe), hex or URL-encoded; and any base64, hex or URL-encoded run that
+    decodes to text containing it. Replies are shown to people, stored and logged."""
     if not password:
-        return reply
-    sent = (password, f"\0{username or ''}\0{password}")
-    forms = {password} | {base64.b64encode(form.encode()).decode() for form in sent}
-    for form in sorted(forms, key=len, reverse=True):
-        reply = reply.replace(form, "[password hidden]")
-    return reply
+        return text
+    needle = password.casefold()
+
+    def hiding(decode: Callable[[str], Iterator[str]]) -> Callable[[re.Match[str]], str]:
+        def hide(match: re.Match[str]) -> str:
+            return HIDDEN if any(needle in decoded for decoded in decode(match.group())) \
+                else match.group()
+        return hide
+
+    text = _BASE64_RUN.sub(hiding(_from_base64), text)
+    text = _HEX_RUN.sub(hiding(_from_hex), text)
+    text = _WORD.sub(hiding(_from_url), text)
+    for form in sorted(_encodings(username or "", password), key=len, reverse=True):
+        text = re.sub(re.escape(form), HIDDEN, text, flags=re.IGNORECASE)
+    return text
+
+
+def _encodings(username: str, password: str) -> set[str]:
+    """The password as typed, URL-encoded, and as hex and base64 of it alone (AUTH LOGIN) and
+    of the AUTH PLAIN string (with and without an authorization identity)."""
+    forms = {password, quote(password, safe=""), quote(password), quote_plus(password)}
+    for sent in (password, f"\0{username}\0{password}", f"{username}\0{username}\0{password}"):
+        raw = sent.encode()
+        forms.add(raw.hex())
+        for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+            forms |= {encoded, encoded.rstrip("=")}
+    return forms
+
+
+def _from_base64(run: str) -> Iterator[str]:
+    """What a base64 run (standard or url-safe, padded or not) decodes to, read from each of
+    the four positions an encoded text could start at inside it."""
+    run = run.rstrip("=").replace("-", "+").replace("_", "/")
+    for offset in range(4):
+        chunk = run[offset:]
+        chunk = chunk[:len(chunk) - 1] if len(chunk) % 4 == 1 else chunk
+        try:
+            decoded = base64.b64decode(chunk + "=" * (-len(chunk) % 4))
+        except ValueError:
+            continue
+        yield decoded.decode(errors="replace").casefold()
+
+
+def _from_hex(run: str) -> Iterator[str]:
+    for offset in (0, 1):
+        chunk = run[offset:]
+        yield bytes.fromhex(chunk[:len(chunk) // 2 * 2]).decode(errors="replace").casefold()
+
+
+def _from_url(word: str) -> Iterator[str]:
+    if "%" in word or "+" in word:
+        yield unquote(word).casefold()
+        yield unquote_plus(word).casefold()
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:

@@ -68,10 +68,24 @@ def test_scripted_replies_to_data(server, reply, category, permanent):
 
 
 def test_closed_port_cannot_connect():
+    port = free_port()
     with pytest.raises(SendError) as caught:
-        SmtpMailer(host="127.0.0.1", port=free_port(), security="starttls", username=None,
+        SmtpMailer(host="127.0.0.1", port=port, security="starttls", username=None,
                    password=None, timeout=2).send(message())
     assert caught.value.category == "connect" and not caught.value.permanent
+    assert caught.value.reply == (f"cannot connect to 127.0.0.1 port {port} "
+                                  "(127.0.0.1: Connection refused)")
+
+
+def test_the_checked_addresses_are_tried_in_turn_and_no_other(server):
+    """The server listens on 127.0.0.1 only; 127.0.0.2 (loopback too) refuses."""
+    assert mailer(server, addresses=("127.0.0.2", "127.0.0.1")).send(message()).startswith(
+        "250")
+    assert len(server.inbox.wait_for(1)) == 1
+    with pytest.raises(SendError) as caught:
+        mailer(server, addresses=("127.0.0.2",)).send(message())
+    assert caught.value.reply == (f"cannot connect to localhost port {server.port} "
+                                  "(127.0.0.2: Connection refused)")
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])

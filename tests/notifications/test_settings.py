@@ -44,6 +44,56 @@ def test_changing_host_port_or_username_asks_for_the_password_again(app, client,
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("where", ["own settings", "Admin → Users → Edit"])
+def test_changing_the_security_asks_for_the_password_again(make_app, server, factory,
+                                                           db_session, where):
+    """Else whoever holds the session could switch STARTTLS off and have the next send put the
+    saved password on the wire in clear."""
+    import re
+
+    from tests.notifications.helpers import csrf_token_prefixed
+
+    app = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_ALLOW_INSECURE="true",
+                   SMTP_CA_FILE=server.cafile)
+    designer = factory.user(name="Nora Nord")
+    client = app.test_client()
+    if where == "own settings":
+        login(client, designer)
+        page, post = "/account/email", "/account/email"
+    else:
+        login(client, factory.user(role="admin"))
+        page, post = f"/admin/users/{designer.id}/edit", f"/admin/users/{designer.id}/email"
+
+    def save(**changes: str):  # type: ignore[no-untyped-def]
+        return client.post(post, data={**smtp_form(server, **changes),
+                                       "smtp-csrf_token": csrf_token_prefixed(client, page,
+                                                                              "smtp")})
+
+    def security() -> str:
+        db_session.expire_all()
+        value = db_session.get(User, designer.id).smtp_security
+        db_session.rollback()
+        return value
+
+    assert save().status_code == 302 and security() == "starttls"
+    for lower in ("none", "ssl"):
+        response = save(**{"smtp-security": lower, "smtp-password": ""})
+        assert response.status_code == 400
+        field = re.search(r'<div class="field has-error">\s*<label for="smtp-password">.*?</div>',
+                          response.get_data(as_text=True), re.S)
+        assert field, "no error next to the password field"
+        assert "Enter the password again: the security setting changed." in field.group()
+        assert security() == "starttls"
+    # The next send still goes through STARTTLS (the server insists on it before AUTH).
+    test = post + "/test"
+    token = csrf_token_prefixed(client, page, "test")
+    sent = client.post(test, data={"test-to": "ops@studio.test", "test-csrf_token": token})
+    assert "Test email sent to ops@studio.test" in sent.get_data(as_text=True)
+    assert server.inbox.wait_for(1)[0]["To"] == "ops@studio.test"
+    # With the password typed again, the change is saved.
+    assert save(**{"smtp-security": "none"}).status_code == 302 and security() == "none"
+
+
 def test_unencrypted_smtp_only_when_the_operator_allows_it(make_app, server, designer):
     app = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true")
     client = app.test_client()

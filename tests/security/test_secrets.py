@@ -35,9 +35,11 @@ DEFAULT_SECRET = "Pw-default-81d2aa07"  # the operator's SMTP_PASSWORD (the defa
 
 
 def forms_of(password: str) -> list[str]:
-    """The password as typed, and as AUTH LOGIN and AUTH PLAIN send it."""
-    return [password, base64.b64encode(password.encode()).decode(),
-            base64.b64encode(f"\0{USERNAME}\0{password}".encode()).decode()]
+    """The password as typed, and as AUTH LOGIN and AUTH PLAIN send it; and the other forms
+    QuotingAuthenticator quotes it in (other case, unpadded base64, hex)."""
+    sent = base64.b64encode(f"\0{USERNAME}\0{password}".encode()).decode()
+    return [password, base64.b64encode(password.encode()).decode(), sent,
+            password.swapcase(), sent.rstrip("="), password.encode().hex()]
 
 
 LEAKS = [form for password in (SECRET, DEFAULT_SECRET) for form in forms_of(password)]
@@ -63,7 +65,8 @@ class QuotingAuthenticator:
         sent = base64.b64encode(f"\0{login_}\0{password}".encode()).decode()
         return AuthResult(success=False, handled=False, message=(
             f"535 5.7.8 Authentication failed for {login_}, password {password} "
-            f"(AUTH {mechanism} {sent})"))
+            f"(AUTH {mechanism} {sent}; {password.swapcase()} {sent.rstrip('=')} "
+            f"{password.encode().hex()})"))
 
 
 def quoting_server(folder: Path, accepted: set[str]) -> SmtpServer:

@@ -34,7 +34,8 @@ class SmtpSettingsForm(FlaskForm):
     username = StringField("Username", validators=[Optional(), Length(max=255)])
     password = PasswordField("Password", validators=[Optional(), Length(max=1024)],
                              description="Stored encrypted and never shown again. Leave empty "
-                                         "to keep the saved one.")
+                                         "to keep the saved one; changing the server, port, "
+                                         "username or security needs it again.")
     from_name = StringField("From name", validators=[Optional(), Length(max=200)])
     from_address = EmailField("From address", validators=[Optional(), Length(max=320)])
     reply_to = EmailField("Reply-To", validators=[Optional(), Length(max=320)])

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 
-from proofdesk.mail import SendError
+from proofdesk.mail import SendError, resolve
 
 
-def check_host(host: str, port: int, *, allow_private: bool) -> None:
-    """Refuse loopback, link-local, private and metadata addresses (SSRF) unless the operator
-    allows them with SMTP_ALLOW_PRIVATE_HOSTS (tests and on-premises relays)."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise SendError("connect", f"cannot resolve {host}", permanent=False) from exc
+def check_host(host: str, port: int, *, allow_private: bool) -> tuple[str, ...]:
+    """The addresses of `host` a mailer may connect to. Loopback, link-local, private and
+    metadata addresses are refused (SSRF) unless the operator allows them with
+    SMTP_ALLOW_PRIVATE_HOSTS (tests and on-premises relays). The name is resolved once here
+    and the mailer connects to these addresses only, so that a name answering differently
+    the next time (DNS rebinding) cannot lead it elsewhere."""
+    addresses = resolve(host, port)
     if allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        return addresses
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
             raise SendError("connect", f"{host} resolves to {address}, a private or local "
                                        "address; the operator has not allowed those "
                                        "(SMTP_ALLOW_PRIVATE_HOSTS)", permanent=True)
+    return addresses

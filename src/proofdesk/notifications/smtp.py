@@ -81,12 +81,9 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     if not from_address:
         raise ServiceError("Enter the address your mail comes from.", "from_address")
     reply_to = normalise_email(data.reply_to) if data.reply_to.strip() else ""
-    changed_identity = (host, data.port, username) != (user.smtp_host, user.smtp_port,
-                                                       user.smtp_username or "")
-    if username and not data.password and (changed_identity or not user.smtp_password_encrypted):
-        raise ServiceError("Enter the password again: the server or username changed."
-                           if user.smtp_host else "Enter the password for this username.",
-                           "password")
+    if username and not data.password:
+        _require_password(user, host=host, port=data.port, username=username,
+                          security=data.security)
     user.smtp_host, user.smtp_port, user.smtp_security = host, data.port, data.security
     user.smtp_username = username or None
     if not username:
@@ -101,6 +98,21 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     activity.record(session, kind="smtp.changed", actor=changed_by.name, ip=ip,
                     user_id=user.id, detail=f"{user.email}: {host}:{data.port} "
                                             f"({data.security})")
+
+
+def _require_password(user: User, *, host: str, port: int, username: str, security: str
+                      ) -> None:
+    """The saved password goes only where, and as protected as, it went when it was typed:
+    another server, port, username or security setting (STARTTLS to none would put it on the
+    wire in clear) needs it typed again."""
+    if not user.smtp_password_encrypted:
+        raise ServiceError("Enter the password for this username.", "password")
+    if (host, port, username) != (user.smtp_host, user.smtp_port, user.smtp_username or ""):
+        raise ServiceError("Enter the password again: the server or username changed.",
+                           "password")
+    if security != user.smtp_security:
+        raise ServiceError("Enter the password again: the security setting changed.",
+                           "password")
 
 
 def _clear(user: User) -> None:
@@ -120,10 +132,11 @@ def designer_mailer(user: User, config: dict[str, Any], *, timeout: float) -> Sm
         except secrets.UnreadablePassword as exc:
             raise SendError("config", str(exc), permanent=True) from exc
     assert user.smtp_host and user.smtp_port
-    check_host(user.smtp_host, user.smtp_port, allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"])
+    addresses = check_host(user.smtp_host, user.smtp_port,
+                           allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"])
     return SmtpMailer(host=user.smtp_host, port=user.smtp_port, security=user.smtp_security,
                       username=user.smtp_username, password=password, timeout=timeout,
-                      cafile=config.get("SMTP_CA_FILE"), name="designer")
+                      cafile=config.get("SMTP_CA_FILE"), name="designer", addresses=addresses)
 
 
 def default_sender(config: dict[str, Any], designer: User | None = None) -> Sender:
