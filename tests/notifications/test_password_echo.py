@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from proofdesk.accounts.models import User
-from proofdesk.mail import HIDDEN, SendError, SmtpMailer, build_message
+from proofdesk.mail import SendError, SmtpMailer, build_message
 from proofdesk.notifications import services
 from proofdesk.notifications.models import CustomerNotification
+from proofdesk.redact import HIDDEN
 from proofdesk.worker import run_once
 from tests.conftest import login
 from tests.mailserver import USERNAME, SmtpServer
