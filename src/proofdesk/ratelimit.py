@@ -18,7 +18,6 @@ import hashlib
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from limits.storage import Storage
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,7 +48,8 @@ def _hash(key: str) -> str:
 
 
 class DatabaseStorage(Storage):
-    """A `limits` storage (fixed window) on the database of the app handling the request."""
+    """A `limits` storage (fixed window) in the app's database (`engine`, set when the
+    limiter is set up for the app)."""
 
     STORAGE_SCHEME = [SCHEME]
 
@@ -63,11 +63,9 @@ class DatabaseStorage(Storage):
         return sa.exc.SQLAlchemyError
 
     def _engine(self) -> sa.Engine:
-        # The limiter is module-global and tests build many apps in one process: count in
-        # the database of the app at hand; outside a request (limiter.reset()), the last one.
-        if has_app_context() and "db_engine" in current_app.extensions:
-            engine: sa.Engine = current_app.extensions["db_engine"]
-            return engine
+        # One app per process in production. The limiter is module-global, like its storage:
+        # when tests build several apps, all count where the last one built does, and that is
+        # where limiter.reset() empties the counts.
         if self.engine is None:
             raise RuntimeError("the rate-limit storage has no database yet")
         return self.engine
