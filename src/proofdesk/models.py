@@ -2,19 +2,22 @@
 
 from proofdesk.accounts.models import SetupToken, User, UserSession
 from proofdesk.customers.models import (
-                                        Customer,
-                                        CustomerCredential,
-                                        CustomerInvite,
-                                        CustomerPasswordReset,
-                                        CustomerSession,
+    Customer,
+    CustomerCredential,
+    CustomerInvite,
+    CustomerPasswordReset,
+    CustomerResetRequest,
+    CustomerSession,
 )
 from proofdesk.db import Base
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion
+from proofdesk.ratelimit import RateLimitCounter
 from proofdesk.review.models import Comment, Decision, ShareLink
 
 __all__ = [
     "Activity", "Base", "Comment", "Customer", "CustomerCredential", "CustomerInvite",
-    "CustomerNotification", "CustomerPasswordReset", "CustomerSession", "Decision", "Proof",
-    "ProofPage", "ProofVersion", "SetupToken", "ShareLink", "User", "UserSession",
+    "CustomerNotification", "CustomerPasswordReset", "CustomerResetRequest", "CustomerSession",
+    "Decision", "Proof", "ProofPage", "ProofVersion", "RateLimitCounter", "SetupToken",
+    "ShareLink", "User", "UserSession",
 ]

@@ -329,7 +329,7 @@ def token_links(app, factory) -> tuple[str, str, str]:
     """A customer with a login, a live invitation link and a live password-reset link (for
     another customer, so that a reset does not change the password the login uses)."""
     staff = app.test_client()
-    login(staff, factory.user())
+    login(staff, factory.user("admin"))
     invited, resetting, logging_in = factory.customer(), factory.customer(), factory.customer()
     customer_with_login(app, staff, logging_in)
     customer_with_login(app, staff, resetting)
