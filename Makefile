@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test soak lint install migrate bench
+.PHONY: help run test soak screenshots lint install migrate bench
 
 help: ## Show this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ run: migrate ## Serve on http://127.0.0.1:8000 with the worker (PORT changes the
 test: install ## Run the whole test suite
 	$(BIN)/pytest
 
-soak: install ## Worker soak: 10,000 emails, workers killed at random (PostgreSQL; prints figures)
-	SOAK_NOTIFICATIONS=$${SOAK_NOTIFICATIONS:-10000} $(BIN)/pytest -q -s tests/faults/test_worker_soak.py
+soak: install ## Workers at 10,000 emails: 4 at once, and killed at random (PostgreSQL; prints figures)
+	SOAK_NOTIFICATIONS=$${SOAK_NOTIFICATIONS:-10000} $(BIN)/pytest -q -s -n 0 tests/faults/test_worker_soak.py \
+		tests/notifications/test_concurrency.py::test_four_workers_send_every_notification_exactly_once
+
+screenshots: install ## Retake the README's screenshots in docs/screenshots (browser tests)
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser
 
 lint: install ## Check the code with ruff
 	$(BIN)/ruff check src tests

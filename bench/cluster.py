@@ -12,17 +12,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REDIS_SERVER = "redis://127.0.0.1:6379"
-RUN_LOCK = "proofdesk:several-machines-run"  # which run holds a Redis database
 
 
 class PartMissing(Exception):
@@ -41,6 +40,28 @@ class CheckFailed(AssertionError):
 def expect(condition: object, message: str) -> None:
     if not condition:
         raise CheckFailed(message)
+
+
+# A wait fails only after this long with no progress at all: it catches a hang, never a slow
+# machine (speed is measured by `make bench`, not asserted).
+HANG_SECONDS = 300.0
+
+
+def wait_for_progress(look: Callable[[], T], done: Callable[[T], bool], what: str, *,
+                      check: Callable[[], None] = lambda: None,
+                      hang_seconds: float = HANG_SECONDS) -> T:
+    """Look until `done`; fail when what is seen has not changed for `hang_seconds`."""
+    seen = look()
+    changed = time.monotonic()
+    while not done(seen):
+        check()
+        expect(time.monotonic() - changed < hang_seconds,
+               f"no progress for {hang_seconds:.0f} s: {what} ({seen})")
+        time.sleep(0.2)
+        now = look()
+        if now != seen:
+            seen, changed = now, time.monotonic()
+    return seen
 
 
 # ---- the shared parts ------------------------------------------------------------------------
@@ -118,32 +139,69 @@ def object_keys(s3: Any, bucket: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def redis_database(url: str | None) -> Iterator[str]:
-    """A Redis database for the rate limits, empty at the start and emptied at the end: the
-    one given, or the first of 15 down to 8 that no other run of this check holds (so two runs
-    at once, say `make test` and `make bench`, do not share or flush each other's counters)."""
+def redis_database(url: str | None, folder: Path) -> Iterator[str]:
+    """A Redis database for the rate limits, empty at the start: the one given (emptied at
+    the start and the end: give one nobody else uses), or else a redis-server of this run's
+    own on a free port, stopped at the end; the machine's own Redis is never written to."""
     import redis
 
-    run = uuid.uuid4().hex
-    for candidate in [url] if url else [f"{REDIS_SERVER}/{n}" for n in range(15, 7, -1)]:
-        client = redis.Redis.from_url(candidate)
-        try:
-            claimed = client.set(RUN_LOCK, run, nx=True, ex=900) or url is not None
-        except redis.exceptions.ConnectionError as exc:
-            client.close()
-            raise PartMissing("redis", f"cannot reach {candidate} ({exc})") from exc
-        if claimed:
-            break
-        client.close()
-    else:
-        raise CheckFailed(f"Redis databases 8-15 are all held by other runs ({RUN_LOCK})")
+    if url is None:
+        with redis_server(folder) as own:
+            yield own
+        return
+    client = redis.Redis.from_url(url)
     try:
         client.flushdb()
-        client.set(RUN_LOCK, run, ex=900)
-        yield candidate
+    except redis.exceptions.ConnectionError as exc:
+        client.close()
+        raise PartMissing("redis", f"cannot reach {url} ({exc})") from exc
+    try:
+        yield url
     finally:
         client.flushdb()
         client.close()
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path, start_limit: float = 300) -> Iterator[str]:
+    """redis-server on a free port of 127.0.0.1, keeping nothing on disk."""
+    import shutil
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise PartMissing("redis", "redis-server is not installed (apt-get install redis-server)")
+    from tests.mailserver import free_port
+
+    port = free_port()
+    log = (folder / "redis.log").open("wb")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(folder),
+                                "--daemonize", "no"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        gave_up = time.monotonic() + start_limit  # only catches a hang
+        while True:
+            with contextlib.suppress(redis.exceptions.ConnectionError):
+                if client.ping():
+                    break
+            if process.poll() is not None or time.monotonic() > gave_up:
+                log.flush()
+                output = (folder / "redis.log").read_text(errors="replace")[-500:]
+                raise PartMissing("redis", f"redis-server did not start: {output}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 # ---- the machines ----------------------------------------------------------------------------
@@ -233,7 +291,7 @@ def start_worker(name: str, workdir: Path, env: dict[str, str]) -> Machine:
     return _start(name, [sys.executable, "-m", "proofdesk.cli", "worker"], workdir, env)
 
 
-def wait_until_serving(cluster: Cluster, timeout: float = 60) -> None:
+def wait_until_serving(cluster: Cluster, timeout: float = HANG_SECONDS) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
@@ -241,7 +299,7 @@ def wait_until_serving(cluster: Cluster, timeout: float = 60) -> None:
         while True:
             cluster.check_running()
             with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                if requests.get(f"{server.url}/healthz", timeout=5).status_code == 200:
+                if requests.get(f"{server.url}/healthz", timeout=30).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 raise CheckFailed(f"{server.name} did not answer /healthz\n" + cluster.logs())
@@ -256,7 +314,7 @@ def stop(machines: list[Machine]) -> list[int]:
     codes = []
     for machine in machines:
         try:
-            codes.append(machine.process.wait(timeout=20))
+            codes.append(machine.process.wait(timeout=HANG_SECONDS))
         except subprocess.TimeoutExpired:
             machine.process.kill()
             codes.append(machine.process.wait())
@@ -275,7 +333,7 @@ def cluster(workdir: Path, *, app_servers: int = 2, workers: int = 3,
     with contextlib.ExitStack() as stack:
         database_url = stack.enter_context(postgres_database(postgres_admin_url))
         endpoint = stack.enter_context(s3_server())
-        redis_url = stack.enter_context(redis_database(redis_url))
+        redis_url = stack.enter_context(redis_database(redis_url, workdir))
         s3 = s3_client(endpoint)
         stack.callback(s3.close)
         bucket = f"proofdesk-{uuid.uuid4().hex[:12]}"

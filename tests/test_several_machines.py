@@ -1,6 +1,7 @@
 """Several machines (issue 7, item 5), the short version of the check `make bench` runs with
 1,000 notifications: two app servers (gunicorn) and three `proofdesk worker` processes, each in
-a folder of its own, on one PostgreSQL database, moto's S3 server and Redis, checked over HTTP.
+a folder of its own, on one PostgreSQL database (made for the test), moto's S3 server and a
+redis-server the check starts itself (the machine's Redis is not touched), checked over HTTP.
 
 What run_several_machines checks, and fails with a message about:
 - a 3-page PDF uploaded through app server 1 is reviewed through app server 2: the review

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from flask import Flask
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from proofdesk.app import create_app
@@ -27,7 +28,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 # a second, and is refused (see /work/shared/TOOLING.md).
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots, committed; retaken only when asked (`make screenshots`): a test
+# run on an operator's machine changes no file of the repository.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS", "") in {"1", "true", "yes"}
+# Waits end when the page shows what is expected; the limit only catches a hang (Playwright's
+# own 5 s is too short on a machine busy with other work).
+expect.set_options(timeout=60_000)
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +73,9 @@ class LiveServer:
             if run_once(self.app) == 0:
                 self.stop.wait(0.2)
 
-    def render_pages(self, timeout: float = 20) -> None:
-        """Wait until every page of every version is rendered (by the worker or here)."""
+    def render_pages(self, timeout: float = 300) -> None:
+        """Wait until every page of every version is rendered (by the worker or here); the
+        limit only catches a hang."""
         deadline = time.monotonic() + timeout
         while True:
             run_once(self.app)
@@ -162,8 +170,24 @@ def watcher() -> Iterator[Watcher]:
     assert watcher.problems == [], "the browser reported errors"
 
 
+SCREENSHOTS: dict[str, Path] = {}  # "folder": where this run saves them
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: docs/screenshots with UPDATE_SCREENSHOTS=1, else a temp
+    folder (so that taking them is still tested)."""
+    folder = DOCS_SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path_factory.mktemp("screenshots")
+    SCREENSHOTS["folder"] = folder
+    return folder
+
+
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
-    """Save docs/screenshots/<name>.png at CSS size, so phone shots stay small."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page, scale="css",
+    """Save <name>.png at CSS size, so phone shots stay small; the README's copy in
+    docs/screenshots must exist (retake them all with `make screenshots`)."""
+    folder = SCREENSHOTS["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=full_page, scale="css",
                     animations="disabled")
+    committed = DOCS_SCREENSHOTS / f"{name}.png"
+    assert committed.exists(), f"{committed} is missing: run `make screenshots`, commit it"
