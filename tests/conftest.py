@@ -48,6 +48,15 @@ def skip_or_fail(part: str, reason: str) -> None:
     pytest.skip(f"{part} not available: {reason}")
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Skipped parts from the reports too: with pytest-xdist the tests run in worker
+    processes, and only their reports reach the process that prints the summary."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        found = re.match(r"Skipped: (\w+) not available: (.*)", report.longrepr[2], re.S)
+        if found:
+            SKIPPED_PARTS.setdefault(found[1], found[2])
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for part, reason in SKIPPED_PARTS.items():
         terminalreporter.write_line(
