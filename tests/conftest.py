@@ -207,11 +207,12 @@ class Factory:
         return user
 
     def customer(self, name: str | None = None, email: str | None = None,
-                 company: str | None = "Acme Signs") -> Customer:
+                 company: str | None = "Acme Signs", created_by: User | None = None
+                 ) -> Customer:
         n = self._n()
-        customer = customers.create_customer(self.session, name=name or f"Customer {n}",
-                                             email=email or f"customer{n}@client.test",
-                                             company=company, created_by_id=None)
+        customer = customers.create_customer(
+            self.session, name=name or f"Customer {n}", email=email or f"customer{n}@client.test",
+            company=company, created_by_id=created_by.id if created_by else None)
         self.session.commit()
         return customer
 

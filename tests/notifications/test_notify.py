@@ -117,7 +117,7 @@ def test_customers_who_can_log_in_get_the_portal_link(make_app, factory, db_sess
     app = make_app(CUSTOMER_LOGIN_ENABLED="true")
     client = app.test_client()
     designer = factory.user()
-    customer = factory.customer(email="portal@client.test")
+    customer = factory.customer(email="portal@client.test", created_by=designer)
     login(client, designer)
     customer_with_login(app, client, customer)
     upload(client, customer.id, png_bytes(), notify="y")
