@@ -145,6 +145,10 @@ def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
             assert time.monotonic() - changed < HANG_SECONDS, \
                 f"no progress for {HANG_SECONDS:.0f} s: {seen}"
         elapsed = time.monotonic() - started
+        # A worker started in place of a killed one may still be starting (SIGTERM would
+        # end it before it can finish cleanly): up means connected, its handler set.
+        wait_for_progress(lambda: sum(connected_to(w, db_port) for w in workers),
+                          lambda up: up == WORKERS, "the last workers starting", check=running)
         stop(workers)
         assert [w.returncode for w in workers] == [0] * WORKERS
     finally:
