@@ -73,3 +73,123 @@ def test_alembic_needs_only_the_database_url_in_production(empty_db, tmp_path):
     assert "SECRET_KEY" not in result.stderr
     assert TABLES | {"customer_notifications", "rate_limit_counters"} <= tables(empty_db)
     assert not (tmp_path / "instance").exists()  # nothing written beside the database
+
+
+# ---- 0008: designers' SMTP settings move off `users` into `smtp_settings` -------------------
+
+SMTP_FIELDS = ("host", "port", "security", "username", "password_encrypted", "from_name",
+               "from_address", "reply_to", "last_tested_at", "last_status", "last_error",
+               "failing_since", "last_success_at")
+
+
+def smtp_of_users(engine: sa.Engine) -> dict[str, dict[str, object]]:
+    """Each user's smtp_* columns (before 0008 and after its downgrade), by email."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT email, {', '.join(f'smtp_{name}' for name in SMTP_FIELDS)} FROM users"))
+        return {row[0]: dict(zip(SMTP_FIELDS, row[1:], strict=True)) for row in rows}
+
+
+def smtp_settings_rows(engine: sa.Engine) -> dict[str, dict[str, object]]:
+    """Each row of smtp_settings (after 0008), by its user's email."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            f"SELECT users.email, {', '.join(f's.{name}' for name in SMTP_FIELDS)} "
+            "FROM smtp_settings AS s JOIN users ON users.id = s.user_id"))
+        return {row[0]: dict(zip(SMTP_FIELDS, row[1:], strict=True)) for row in rows}
+
+
+def test_0008_moves_smtp_settings_to_their_table_and_back(empty_db, tmp_path):
+    """A database at 0007 with a designer whose own server is failing (its password
+    encrypted), one failing another way, and one on the default mailer: after the upgrade the
+    settings are rows of smtp_settings that My Proofs shows and Send Test Email uses; the
+    downgrade puts every value back into the users columns."""
+    import datetime as dt
+
+    from proofdesk.accounts.models import User
+    from proofdesk.app import create_app
+    from proofdesk.notifications import secrets
+    from proofdesk.passwords import hash_password
+    from tests.conftest import PASSWORD, TEST_SMTP_KEY, app_config, login
+    from tests.mailserver import PASSWORD as SMTP_PASSWORD
+    from tests.mailserver import USERNAME, start_server
+    from tests.notifications.helpers import send_test
+
+    server = start_server(tmp_path, mode="starttls")
+    cfg = alembic_config(empty_db)
+    command.upgrade(cfg, "0007")
+    engine = sa.create_engine(empty_db)
+    users = sa.Table("users", sa.MetaData(), autoload_with=engine)
+    sessions = sa.Table("user_sessions", sa.MetaData(), autoload_with=engine)
+    failing_since = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    encrypted = secrets.encrypt([TEST_SMTP_KEY], SMTP_PASSWORD)
+    person = {"active": True, "role": "designer", "password_hash": hash_password(PASSWORD),
+              "created_at": failing_since - dt.timedelta(days=30)}
+    with engine.begin() as conn:
+        for user in [
+            {**person, "email": "nora@studio.test", "name": "Nora Nord",
+             "smtp_host": "localhost", "smtp_port": server.port, "smtp_security": "starttls",
+             "smtp_username": USERNAME, "smtp_password_encrypted": encrypted,
+             "smtp_from_name": "Studio Nord", "smtp_from_address": "hello@studio-nord.test",
+             "smtp_reply_to": "desk@studio-nord.test",
+             "smtp_last_tested_at": failing_since + dt.timedelta(days=2),
+             "smtp_last_status": "failed",
+             "smtp_last_error": "Authentication failed: 535 5.7.8 Authentication failed",
+             "smtp_failing_since": failing_since,
+             "smtp_last_success_at": failing_since - dt.timedelta(days=1)},
+            {**person, "email": "ola@studio.test", "name": "Ola",
+             "smtp_host": "smtp.ola.test", "smtp_port": 465, "smtp_security": "ssl",
+             "smtp_from_address": "ola@ola.test", "smtp_last_tested_at": failing_since,
+             "smtp_last_status": "failed", "smtp_last_error": "Cannot connect: refused",
+             "smtp_failing_since": failing_since},
+            {**person, "email": "ben@studio.test", "name": "Ben"},  # the default mailer
+        ]:
+            conn.execute(users.insert().values(**user))
+        nora_id = conn.scalar(sa.select(users.c.id).where(users.c.email == "nora@studio.test"))
+        conn.execute(sessions.insert().values(user_id=nora_id, token_hash="h" * 64,
+                                              created_at=failing_since,
+                                              last_seen_at=failing_since))
+    before = smtp_of_users(engine)
+
+    command.upgrade(cfg, "head")
+    moved = smtp_settings_rows(engine)
+    assert moved == {email: before[email] for email in ("nora@studio.test", "ola@studio.test")}
+    assert not {c["name"] for c in sa.inspect(engine).get_columns("users")
+                if c["name"].startswith("smtp_")}
+    with engine.connect() as conn:  # users kept their rows and what hangs off them
+        assert conn.scalar(sa.select(sa.func.count()).select_from(sessions)) == 1
+    command.check(cfg)
+
+    app = create_app(app_config(empty_db, tmp_path, SMTP_ALLOW_PRIVATE_HOSTS="true",
+                                SMTP_CA_FILE=server.cafile))
+    app.config["TESTING"] = True
+    try:
+        client = app.test_client()
+        with app.extensions["db_sessionmaker"]() as session:
+            login(client, session.scalar(sa.select(User).where(User.email == "nora@studio.test")))
+        dashboard = client.get("/proofs").get_data(as_text=True)
+        assert "Your customer emails are failing" in dashboard
+        assert "since 20 Nov 2026, 09:30 UTC" in dashboard
+        assert "Authentication failed: 535 5.7.8 Authentication failed" in dashboard
+        page = send_test(client, "/account/email/test", to="check@studio.test")
+        assert "Test email sent to check@studio.test through your SMTP server" in page.get_data(
+            as_text=True)
+        received = server.inbox.wait_for(1)[0]  # logged in with the migrated password
+        assert received["From"].addresses[0].addr_spec == "hello@studio-nord.test"
+        assert "Your customer emails are failing" not in client.get("/proofs").get_data(
+            as_text=True)
+    finally:
+        app.extensions["db_engine"].dispose()
+        server.stop()
+    tested = smtp_settings_rows(engine)
+    assert tested["nora@studio.test"]["last_status"] == "ok"
+    assert tested["nora@studio.test"]["password_encrypted"] == encrypted
+
+    command.downgrade(cfg, "0007")
+    assert "smtp_settings" not in tables(empty_db)
+    back = smtp_of_users(engine)
+    assert back == {**before, **tested}
+    assert back["ola@studio.test"] == before["ola@studio.test"]  # still failing, as it was
+    assert back["ben@studio.test"]["host"] is None
+    assert back["ben@studio.test"]["security"] == "starttls"
+    engine.dispose()

@@ -18,7 +18,7 @@ from proofdesk.accounts.models import User
 from proofdesk.mail import SendError, SmtpMailer, build_message
 from proofdesk.notifications import services
 from proofdesk.notifications.hosts import check_host
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, settings_of
 from proofdesk.worker import run_once
 from tests.conftest import login
 from tests.mailserver import PASSWORD, USERNAME, SmtpServer, start_server
@@ -120,7 +120,7 @@ def test_a_name_that_rebinds_to_loopback_never_reaches_the_local_server(
             f"{server.port} ({PUBLIC}: Connection refused)") in page
     assert dns.asked == [REBINDING]
     db_session.expire_all()
-    assert PUBLIC in db_session.get(User, designer.id).smtp_last_error
+    assert PUBLIC in settings_of(db_session.get(User, designer.id)).last_error
     db_session.rollback()
 
     # The worker's own lookup gets 127.0.0.1, and is refused.

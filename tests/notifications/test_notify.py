@@ -9,7 +9,7 @@ import re
 import sqlalchemy as sa
 
 from proofdesk.accounts.models import User
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, smtp_state
 from proofdesk.proofs.models import Proof
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login, pdf_bytes, png_bytes
@@ -159,7 +159,7 @@ def test_permanent_failure_fails_at_once_and_can_be_retried_by_an_admin(
     assert (note.status, note.attempts) == ("failed", 1)
     assert "Message refused: 554 5.7.1 Rejected as spam" == note.last_error
     # A message-specific refusal does not mark the designer's settings as failing.
-    assert db_session.get(User, designer.id).smtp_state != "failing"
+    assert smtp_state(db_session.get(User, designer.id)) != "failing"
     admin = app.test_client()
     login(admin, factory.user(role="admin"))
     log = admin.get("/admin/notifications?status=failed").get_data(as_text=True)
@@ -181,7 +181,7 @@ def test_authentication_failure_fails_and_marks_the_designers_smtp(app, client, 
     run_once(app)
     (note,) = notes(db_session)
     assert note.status == "failed" and note.last_error.startswith("Authentication failed: 535")
-    assert db_session.get(User, designer.id).smtp_state == "failing"
+    assert smtp_state(db_session.get(User, designer.id)) == "failing"
     assert "Your customer emails are failing" in client.get("/proofs").get_data(as_text=True)
 
 

@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from proofdesk.accounts.models import User
 from proofdesk.mail import SendError, SmtpMailer, build_message
 from proofdesk.notifications import services
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, settings_of
 from proofdesk.redact import HIDDEN
 from proofdesk.worker import run_once
 from tests.conftest import login
@@ -149,7 +149,7 @@ def test_a_quoted_password_reaches_no_page_row_or_log(app, server, factory, db_s
            f"{HIDDEN} (LOGIN)" in html.unescape(page)
     assert_no_password(page, "the page after Send Test Email")
     db_session.expire_all()
-    stored = db_session.get(User, designer.id).smtp_last_error
+    stored = settings_of(db_session.get(User, designer.id)).last_error
     assert stored == f"Authentication failed: 535 5.7.8 Authentication failed for {HIDDEN} " \
                      "(LOGIN)"
     db_session.rollback()

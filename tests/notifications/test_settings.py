@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from proofdesk.accounts.models import User
 from proofdesk.notifications import secrets
+from proofdesk.notifications.models import SmtpSettings, settings_of
 from tests.conftest import TEST_SMTP_KEY, csrf_token, login
 from tests.mailserver import PASSWORD
 from tests.notifications.helpers import save_own_smtp, send_test, smtp_form
@@ -20,8 +21,8 @@ def designer(factory):
 def test_password_is_encrypted_and_never_shown(app, client, designer, server, db_session):
     login(client, designer)
     assert save_own_smtp(client, smtp_form(server)).status_code == 302
-    stored = db_session.scalar(sa.select(User.smtp_password_encrypted)
-                               .where(User.id == designer.id))
+    stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
+                               .where(SmtpSettings.user_id == designer.id))
     assert PASSWORD not in stored
     assert secrets.decrypt([TEST_SMTP_KEY], stored) == PASSWORD
     page = client.get("/account/email").get_data(as_text=True)
@@ -71,7 +72,7 @@ def test_changing_the_security_asks_for_the_password_again(make_app, server, fac
 
     def security() -> str:
         db_session.expire_all()
-        value = db_session.get(User, designer.id).smtp_security
+        value = settings_of(db_session.get(User, designer.id)).security
         db_session.rollback()
         return value
 
@@ -126,8 +127,8 @@ def test_send_test_email_succeeds_and_is_recorded(app, client, designer, server,
     assert received["From"].addresses[0].addr_spec == "hello@studio-nord.test"
     assert received["From"].addresses[0].display_name == "Studio Nord"
     db_session.expire_all()
-    user = db_session.get(User, designer.id)
-    assert (user.smtp_last_status, user.smtp_last_error) == ("ok", None)
+    settings = settings_of(db_session.get(User, designer.id))
+    assert (settings.last_status, settings.last_error) == ("ok", None)
 
 
 def test_failing_test_shows_the_category_everywhere_and_clears_after_success(
@@ -199,8 +200,11 @@ def test_removing_host_and_port_falls_back_to_the_default_mailer(app, client, de
     response = save_own_smtp(client, smtp_form(server, **{"smtp-host": "", "smtp-port": ""}))
     assert response.status_code == 302
     db_session.expire_all()
-    user = db_session.get(User, designer.id)
-    assert user.smtp_host is None and user.smtp_password_encrypted is None
+    # No row is the default mailer: no host, no password.
+    host, password = db_session.execute(
+        sa.select(SmtpSettings.host, SmtpSettings.password_encrypted)
+        .where(SmtpSettings.user_id == designer.id)).one_or_none() or (None, None)
+    assert host is None and password is None
     page = send_test(client, "/account/email/test").get_data(as_text=True)
     assert "through the default mailer" in page
 
@@ -226,8 +230,8 @@ def test_rotate_smtp_key_leaves_every_row_readable_with_only_the_new_key(
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Re-encrypted 1 SMTP password" in result.stdout
-    stored = db_session.scalar(sa.select(User.smtp_password_encrypted)
-                               .where(User.id == designer.id))
+    stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
+                               .where(SmtpSettings.user_id == designer.id))
     assert secrets.decrypt([new_key], stored) == PASSWORD
     with pytest.raises(secrets.UnreadablePassword):
         secrets.decrypt([TEST_SMTP_KEY], stored)

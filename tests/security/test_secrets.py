@@ -20,10 +20,9 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from proofdesk.accounts.models import User
 from proofdesk.models import Base
 from proofdesk.notifications import secrets, services, smtp
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, SmtpSettings
 from proofdesk.worker import run_once
 from tests.conftest import TEST_SMTP_KEY, app_config, login, png_bytes
 from tests.mailserver import USERNAME, SmtpServer, start_server
@@ -137,8 +136,8 @@ def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
         return pages[name]
 
     assert save_own_smtp(client, smtp_form(server, password=SECRET)).status_code == 302
-    stored = db_session.scalar(sa.select(User.smtp_password_encrypted)
-                               .where(User.id == designer.id))
+    stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
+                               .where(SmtpSettings.user_id == designer.id))
     db_session.rollback()
     # The form shown again with an error, a form that expired, a server error, a 404.
     refused = save_own_smtp(client, smtp_form(server, password=SECRET, **{"smtp-port": "x"}))
@@ -231,7 +230,8 @@ def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new
 
         db_session.expire_all()
         for name, designer in designers.items():
-            stored = db_session.get(User, designer.id).smtp_password_encrypted
+            stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
+                                       .where(SmtpSettings.user_id == designer.id))
             if name not in passwords:
                 assert stored is None, name
                 continue

@@ -25,23 +25,6 @@ class User(Base):
     created_at: Mapped[created_at]
     password_changed_at: Mapped[dt.datetime | None]
 
-    # The designer's own SMTP server for branded mail; empty host or port: the default mailer.
-    smtp_host: Mapped[str | None] = mapped_column(sa.String(255))
-    smtp_port: Mapped[int | None]
-    smtp_security: Mapped[str] = mapped_column(sa.String(10), default="starttls",
-                                               server_default="starttls")
-    smtp_username: Mapped[str | None] = mapped_column(sa.String(255))
-    smtp_password_encrypted: Mapped[str | None] = mapped_column(sa.Text)
-    smtp_from_name: Mapped[str | None] = mapped_column(sa.String(200))
-    smtp_from_address: Mapped[str | None] = mapped_column(sa.String(320))
-    smtp_reply_to: Mapped[str | None] = mapped_column(sa.String(320))
-    # What the last test or real send through those settings showed.
-    smtp_last_tested_at: Mapped[dt.datetime | None]
-    smtp_last_status: Mapped[str | None] = mapped_column(sa.String(10))  # ok | failed
-    smtp_last_error: Mapped[str | None] = mapped_column(sa.String(1000))
-    smtp_failing_since: Mapped[dt.datetime | None]
-    smtp_last_success_at: Mapped[dt.datetime | None]
-
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -65,19 +48,6 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-    @property
-    def smtp_configured(self) -> bool:
-        return bool(self.smtp_host and self.smtp_port)
-
-    @property
-    def smtp_state(self) -> str:
-        """working, failing, untested, or default (no own server: the default mailer)."""
-        if not self.smtp_configured:
-            return "default"
-        if self.smtp_last_status == "failed":
-            return "failing"
-        return "working" if self.smtp_last_status == "ok" else "untested"
 
     def get_id(self) -> str | None:
         return self.session_token

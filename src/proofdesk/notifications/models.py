@@ -1,12 +1,14 @@
-"""`customer_notifications`: one row per email to a customer, with its delivery status."""
+"""`customer_notifications`: one row per email to a customer, with its delivery status;
+`smtp_settings`: a designer's own SMTP server for those emails."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import Base, created_at, intpk, str320
 
@@ -65,3 +67,60 @@ class CustomerNotification(Base):
     @property
     def kind_label(self) -> str:
         return KINDS[self.kind]
+
+
+class SmtpSettings(Base):
+    """A designer's own SMTP server for branded mail, and what its last test or real send
+    showed. No row, or no host and port: the default mailer."""
+
+    __tablename__ = "smtp_settings"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         unique=True)
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    port: Mapped[int | None]
+    security: Mapped[str] = mapped_column(sa.String(10), default="starttls",
+                                          server_default="starttls")
+    username: Mapped[str | None] = mapped_column(sa.String(255))
+    password_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    from_name: Mapped[str | None] = mapped_column(sa.String(200))
+    from_address: Mapped[str | None] = mapped_column(sa.String(320))
+    reply_to: Mapped[str | None] = mapped_column(sa.String(320))
+    # What the last test or real send through these settings showed.
+    last_tested_at: Mapped[dt.datetime | None]
+    last_status: Mapped[str | None] = mapped_column(sa.String(10))  # ok | failed
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    failing_since: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+
+    # `user.smtp_settings` is loaded in the same query as the user: My Proofs, Admin → Users
+    # and the worker read it for every user they load, and accounts need not know of it.
+    user: Mapped[User] = relationship(backref=backref(
+        "smtp_settings", uselist=False, lazy="joined", cascade="all, delete-orphan",
+        passive_deletes=True))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.port)
+
+    @property
+    def state(self) -> str:
+        """working, failing, untested, or default (no own server: the default mailer)."""
+        if not self.configured:
+            return "default"
+        if self.last_status == "failed":
+            return "failing"
+        return "working" if self.last_status == "ok" else "untested"
+
+
+def settings_of(user: User) -> SmtpSettings | None:
+    """The user's SMTP settings (the backref above), None for the default mailer."""
+    settings: SmtpSettings | None = user.smtp_settings  # type: ignore[attr-defined]
+    return settings
+
+
+def smtp_state(user: User) -> str:
+    """working, failing, untested, or default: what Admin → Users and My Proofs show."""
+    settings = settings_of(user)
+    return settings.state if settings else "default"

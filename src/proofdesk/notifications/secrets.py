@@ -29,13 +29,14 @@ def decrypt(keys: list[str], token: str) -> str:
 
 def rotate_all(session: Session, keys: list[str]) -> int:
     """Re-encrypt every stored SMTP password under the first (newest) key."""
-    from proofdesk.accounts.models import User
+    from proofdesk.notifications.models import SmtpSettings
 
     multi = cipher(keys)
     count = 0
-    for user in session.scalars(sa.select(User).where(User.smtp_password_encrypted.is_not(None))
-                                .with_for_update()):
-        assert user.smtp_password_encrypted is not None
-        user.smtp_password_encrypted = multi.rotate(user.smtp_password_encrypted.encode()).decode()
+    for settings in session.scalars(sa.select(SmtpSettings)
+                                    .where(SmtpSettings.password_encrypted.is_not(None))
+                                    .with_for_update()):
+        assert settings.password_encrypted is not None
+        settings.password_encrypted = multi.rotate(settings.password_encrypted.encode()).decode()
         count += 1
     return count

@@ -24,6 +24,7 @@ from proofdesk.mail import (
 )
 from proofdesk.notifications import secrets
 from proofdesk.notifications.hosts import check_host
+from proofdesk.notifications.models import SmtpSettings, settings_of
 
 SECURITY_CHOICES = ("starttls", "ssl", "none")
 # Failures that say something about the settings themselves, not about one message.
@@ -60,8 +61,10 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     """Store a designer's SMTP settings; an empty host and port switch back to the default
     mailer. The password is encrypted and never shown again."""
     host = _no_breaks(data.host, "host")
+    settings = settings_of(user)
     if not host and not data.port:
-        _clear(user)
+        if settings is not None:  # delete-orphan: the row goes, and the user knows it now
+            user.smtp_settings = None  # type: ignore[attr-defined]
         activity.record(session, kind="smtp.cleared", actor=changed_by.name, ip=ip,
                         user_id=user.id, detail=f"{user.email} now uses the default mailer")
         return
@@ -82,91 +85,100 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
         raise ServiceError("Enter the address your mail comes from.", "from_address")
     reply_to = normalise_email(data.reply_to) if data.reply_to.strip() else ""
     if username and not data.password:
-        _require_password(user, host=host, port=data.port, username=username,
+        _require_password(settings, host=host, port=data.port, username=username,
                           security=data.security)
-    user.smtp_host, user.smtp_port, user.smtp_security = host, data.port, data.security
-    user.smtp_username = username or None
+    if settings is None:
+        settings = SmtpSettings(user=user)
+        session.add(settings)
+    settings.host, settings.port, settings.security = host, data.port, data.security
+    settings.username = username or None
     if not username:
-        user.smtp_password_encrypted = None
+        settings.password_encrypted = None
     elif data.password:
-        user.smtp_password_encrypted = secrets.encrypt(config["SMTP_ENCRYPTION_KEYS"],
-                                                       data.password)
-    user.smtp_from_name, user.smtp_from_address = from_name or None, from_address
-    user.smtp_reply_to = reply_to or None
-    user.smtp_last_status = user.smtp_last_error = user.smtp_failing_since = None
-    user.smtp_last_tested_at = None
+        settings.password_encrypted = secrets.encrypt(config["SMTP_ENCRYPTION_KEYS"],
+                                                      data.password)
+    settings.from_name, settings.from_address = from_name or None, from_address
+    settings.reply_to = reply_to or None
+    settings.last_status = settings.last_error = settings.failing_since = None
+    settings.last_tested_at = None
     activity.record(session, kind="smtp.changed", actor=changed_by.name, ip=ip,
                     user_id=user.id, detail=f"{user.email}: {host}:{data.port} "
                                             f"({data.security})")
 
 
-def _require_password(user: User, *, host: str, port: int, username: str, security: str
-                      ) -> None:
+def _require_password(settings: SmtpSettings | None, *, host: str, port: int, username: str,
+                      security: str) -> None:
     """The saved password goes only where, and as protected as, it went when it was typed:
     another server, port, username or security setting (STARTTLS to none would put it on the
     wire in clear) needs it typed again."""
-    if not user.smtp_password_encrypted:
+    if settings is None or not settings.password_encrypted:
         raise ServiceError("Enter the password for this username.", "password")
-    if (host, port, username) != (user.smtp_host, user.smtp_port, user.smtp_username or ""):
+    if (host, port, username) != (settings.host, settings.port, settings.username or ""):
         raise ServiceError("Enter the password again: the server or username changed.",
                            "password")
-    if security != user.smtp_security:
+    if security != settings.security:
         raise ServiceError("Enter the password again: the security setting changed.",
                            "password")
 
 
-def _clear(user: User) -> None:
-    for attr in ("smtp_host", "smtp_port", "smtp_username", "smtp_password_encrypted",
-                 "smtp_from_name", "smtp_from_address", "smtp_reply_to", "smtp_last_tested_at",
-                 "smtp_last_status", "smtp_last_error", "smtp_failing_since",
-                 "smtp_last_success_at"):
-        setattr(user, attr, None)
+def own_server(user: User) -> SmtpSettings | None:
+    """The user's SMTP settings when they name a server (host and port), else None."""
+    settings = settings_of(user)
+    return settings if settings is not None and settings.configured else None
 
 
-def designer_mailer(user: User, config: dict[str, Any], *, timeout: float) -> SmtpMailer:
+def designer_mailer(settings: SmtpSettings, config: dict[str, Any], *, timeout: float
+                    ) -> SmtpMailer:
     password = None
-    if user.smtp_password_encrypted:
+    if settings.password_encrypted:
         try:
             password = secrets.decrypt(config["SMTP_ENCRYPTION_KEYS"],
-                                       user.smtp_password_encrypted)
+                                       settings.password_encrypted)
         except secrets.UnreadablePassword as exc:
             raise SendError("config", str(exc), permanent=True) from exc
-    assert user.smtp_host and user.smtp_port
-    addresses = check_host(user.smtp_host, user.smtp_port,
+    assert settings.host and settings.port
+    addresses = check_host(settings.host, settings.port,
                            allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"])
-    return SmtpMailer(host=user.smtp_host, port=user.smtp_port, security=user.smtp_security,
-                      username=user.smtp_username, password=password, timeout=timeout,
+    return SmtpMailer(host=settings.host, port=settings.port, security=settings.security,
+                      username=settings.username, password=password, timeout=timeout,
                       cafile=config.get("SMTP_CA_FILE"), name="designer", addresses=addresses)
 
 
 def default_sender(config: dict[str, Any], designer: User | None = None) -> Sender:
-    return Sender(address=config["SMTP_FROM"],
-                  name=designer.name if designer else config["SMTP_FROM_NAME"],
-                  reply_to=(designer.smtp_reply_to or designer.email) if designer else None)
+    if designer is None:
+        return Sender(address=config["SMTP_FROM"], name=config["SMTP_FROM_NAME"],
+                      reply_to=None)
+    settings = settings_of(designer)
+    return Sender(address=config["SMTP_FROM"], name=designer.name,
+                  reply_to=(settings and settings.reply_to) or designer.email)
 
 
 def route(designer: User | None, config: dict[str, Any], *, timeout: float
           ) -> tuple[Mailer, Sender]:
     """The designer's own server when host and port are set, otherwise the default mailer."""
-    if designer is not None and designer.smtp_configured:
-        sender = Sender(address=designer.smtp_from_address or config["SMTP_FROM"],
-                        name=designer.smtp_from_name or designer.name,
-                        reply_to=designer.smtp_reply_to)
-        return designer_mailer(designer, config, timeout=timeout), sender
+    settings = own_server(designer) if designer is not None else None
+    if designer is not None and settings is not None:
+        sender = Sender(address=settings.from_address or config["SMTP_FROM"],
+                        name=settings.from_name or designer.name,
+                        reply_to=settings.reply_to)
+        return designer_mailer(settings, config, timeout=timeout), sender
     return default_mailer(config), default_sender(config, designer)
 
 
 def record_outcome(user: User, *, error: SendError | None) -> None:
-    """Keep what a test or a real send showed, for the admin list and the dashboard."""
+    """Keep what a test or a real send through the user's own server showed, for the admin
+    list and the dashboard."""
+    settings = own_server(user)
+    assert settings is not None, "only a send through the user's own server has an outcome"
     now = utcnow()
-    user.smtp_last_tested_at = now
+    settings.last_tested_at = now
     if error is None:
-        user.smtp_last_status, user.smtp_last_error = "ok", None
-        user.smtp_failing_since, user.smtp_last_success_at = None, now
+        settings.last_status, settings.last_error = "ok", None
+        settings.failing_since, settings.last_success_at = None, now
     elif error.category in SETTINGS_FAILURES:
-        if user.smtp_last_status != "failed":
-            user.smtp_failing_since = now
-        user.smtp_last_status, user.smtp_last_error = "failed", f"{error.label}: {error.reply}"
+        if settings.last_status != "failed":
+            settings.failing_since = now
+        settings.last_status, settings.last_error = "failed", f"{error.label}: {error.reply}"
 
 
 @dataclass(frozen=True)
@@ -186,7 +198,8 @@ def send_test_email(session: Session, *, user: User, to: str, config: dict[str, 
     timeout = float(config["SMTP_TEST_TIMEOUT"])
     try:
         mailer, sender = route(user, config, timeout=timeout)
-        subject, text, html = render_email("smtp_test", designer=user, mailer=mailer.name)
+        subject, text, html = render_email("smtp_test", designer=user, mailer=mailer.name,
+                                           server=settings_of(user))
         message = build_message(to=to, subject=subject, text=text, html=html,
                                 from_address=sender.address, from_name=sender.name,
                                 reply_to=sender.reply_to,
@@ -195,16 +208,16 @@ def send_test_email(session: Session, *, user: User, to: str, config: dict[str, 
     except HeaderInjection as exc:  # a line break in a stored name or address
         return TestResult(ok=False, message=f"Not sent: {exc}.", mailer="default")
     except SendError as error:
-        if user.smtp_configured:
+        if own_server(user):
             record_outcome(user, error=error)
         activity.record(session, kind="smtp.test_failed", actor=by.name, ip=ip,
                         user_id=user.id, detail=f"to {to}: {error.label}")
         return TestResult(ok=False, message=f"{error.label}. The server said: {error.reply}",
-                          mailer="designer" if user.smtp_configured else "default")
-    if user.smtp_configured:
+                          mailer="designer" if own_server(user) else "default")
+    if own_server(user):
         record_outcome(user, error=None)
     activity.record(session, kind="smtp.test_sent", actor=by.name, ip=ip, user_id=user.id,
                     detail=f"to {to}")
-    through = "your SMTP server" if user.smtp_configured else "the default mailer"
+    through = "your SMTP server" if own_server(user) else "the default mailer"
     return TestResult(ok=True, message=f"Test email sent to {to} through {through}. "
                                        f"The server said: {reply}", mailer=mailer.name)

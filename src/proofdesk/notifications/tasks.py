@@ -48,7 +48,7 @@ def send(session: Session, note: CustomerNotification) -> None:
     config = current_app.config
     designer = session.get(User, note.designer_id) if note.kind == "proof" and \
         note.designer_id else None
-    mailer_name = "designer" if designer is not None and designer.smtp_configured else "default"
+    mailer_name = "designer" if designer is not None and smtp.own_server(designer) else "default"
     try:
         mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
         mailer_name = mailer.name

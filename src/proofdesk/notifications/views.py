@@ -16,11 +16,18 @@ from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications import services, smtp
 from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
-from proofdesk.notifications.models import STATUSES, CustomerNotification
+from proofdesk.notifications.models import (
+    STATUSES,
+    CustomerNotification,
+    settings_of,
+    smtp_state,
+)
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("notifications", __name__)
+# `user|smtp_state` on My Proofs, Admin → Users and the email settings.
+bp.add_app_template_filter(smtp_state)
 
 TEST_LIMIT = "5 per minute"
 
@@ -34,11 +41,12 @@ def settings_form(user: User, *, posted: bool = True) -> SmtpSettingsForm:
     filled from the user's saved settings."""
     form = SmtpSettingsForm(obj=None, allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"],
                             **({} if posted else {"formdata": None}))
-    if request.method == "GET" or not posted:
-        form.host.data, form.port.data = user.smtp_host, user.smtp_port
-        form.security.data = user.smtp_security or "starttls"
-        form.username.data, form.from_name.data = user.smtp_username, user.smtp_from_name
-        form.from_address.data, form.reply_to.data = user.smtp_from_address, user.smtp_reply_to
+    saved = settings_of(user)
+    if (request.method == "GET" or not posted) and saved is not None:
+        form.host.data, form.port.data = saved.host, saved.port
+        form.security.data = saved.security or "starttls"
+        form.username.data, form.from_name.data = saved.username, saved.from_name
+        form.from_address.data, form.reply_to.data = saved.from_address, saved.reply_to
     return form
 
 
@@ -60,7 +68,7 @@ def save(user: User, form: SmtpSettingsForm) -> bool:
         apply_error(form, exc)
         return False
     session.commit()
-    flash("Email settings saved. Send a test email to check them." if user.smtp_configured
+    flash("Email settings saved. Send a test email to check them." if smtp.own_server(user)
           else "Saved: notifications now go through the default mailer.", "success")
     return True
 
