@@ -10,7 +10,7 @@ from proofdesk.customers.models import (
     CustomerSession,
 )
 from proofdesk.db import Base
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, SmtpSettings
 from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion
 from proofdesk.ratelimit import RateLimitCounter
 from proofdesk.review.models import Comment, Decision, ShareLink
@@ -19,5 +19,5 @@ __all__ = [
     "Activity", "Base", "Comment", "Customer", "CustomerCredential", "CustomerInvite",
     "CustomerNotification", "CustomerPasswordReset", "CustomerResetRequest", "CustomerSession",
     "Decision", "Proof", "ProofPage", "ProofVersion", "RateLimitCounter", "SetupToken",
-    "ShareLink", "User", "UserSession",
+    "ShareLink", "SmtpSettings", "User", "UserSession",
 ]
