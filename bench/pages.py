@@ -55,21 +55,23 @@ def prepare_accounts(app: Flask, share_proof_id: int) -> str:
     """Give the benchmarked customer a login through the app's own services (an invitation,
     accepted); the share token of the measured share link."""
     from proofdesk.accounts.models import User
-    from proofdesk.customers import auth
+    from proofdesk.customer_login import invites
+    from proofdesk.customer_login.links import INVITE
     from proofdesk.customers.models import Customer
     from proofdesk.db import get_session
     from proofdesk.review.models import ShareLink
     from proofdesk.review.services import share_token
+    from proofdesk.tokens import TokenSettings, token_of
 
     with app.app_context():
         session = get_session()
         customer = session.get(Customer, BENCH_CUSTOMER_ID)
         admin = session.get(User, ADMIN_ID)
         assert customer is not None and admin is not None
-        settings = auth.TokenSettings.from_config(app.config)
-        invite = auth.invite(session, customer=customer, by=admin, settings=settings, ip=None)
-        auth.accept_invite(session, token=auth.token_of(settings, auth.INVITE, invite.nonce),
-                           password=PASSWORD, ip=None)
+        settings = TokenSettings.from_config(app.config)
+        invite = invites.invite(session, customer=customer, by=admin, settings=settings, ip=None)
+        invites.accept_invite(session, token=token_of(settings, INVITE, invite.nonce),
+                              password=PASSWORD, ip=None)
         session.commit()
         link = session.get(ShareLink, share_proof_id)
         assert link is not None

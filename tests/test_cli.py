@@ -65,9 +65,10 @@ def assert_the_worker_delivers_mail(tmp_path: Path, env: dict[str, str]) -> None
     """A queued email reaches the development mailbox with no second command."""
     from proofdesk.accounts.services import create_user
     from proofdesk.app import create_app
-    from proofdesk.customers import auth
+    from proofdesk.customer_login import invites
     from proofdesk.customers.services import create_customer
     from proofdesk.db import session_scope
+    from proofdesk.tokens import TokenSettings
 
     old = dict(os.environ)
     os.environ.update(env)
@@ -81,8 +82,8 @@ def assert_the_worker_delivers_mail(tmp_path: Path, env: dict[str, str]) -> None
                            password="a long enough passphrase")
         customer = create_customer(session, name="Mia", email="mia@client.test", company=None,
                                    created_by_id=user.id)
-        auth.invite(session, customer=customer, by=user,
-                    settings=auth.TokenSettings.from_config(app.config), ip=None)
+        invites.invite(session, customer=customer, by=user,
+                       settings=TokenSettings.from_config(app.config), ip=None)
     app.extensions["db_engine"].dispose()
     mailbox = tmp_path / "instance" / "mailbox"
     deadline = time.monotonic() + 20

@@ -56,10 +56,10 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.accounts.views import bp as accounts
     from proofdesk.accounts.views import register_login
     from proofdesk.admin.views import bp as admin
-    from proofdesk.customers.login_views import bp as customer_login
+    from proofdesk.customer_login.portal_views import bp as portal_auth
+    from proofdesk.customer_login.staff_views import bp as customer_login
     from proofdesk.customers.views import bp as customers
     from proofdesk.notifications.views import bp as notifications
-    from proofdesk.portal.auth_views import bp as portal_auth
     from proofdesk.portal.views import bp as portal
     from proofdesk.proofs.views import bp as proofs
     from proofdesk.review.views import bp as review

@@ -1,14 +1,14 @@
 """Every model, imported once so that metadata (and Alembic) sees all tables."""
 
 from proofdesk.accounts.models import SetupToken, User, UserSession
-from proofdesk.customers.models import (
-    Customer,
+from proofdesk.customer_login.models import (
     CustomerCredential,
     CustomerInvite,
     CustomerPasswordReset,
     CustomerResetRequest,
     CustomerSession,
 )
+from proofdesk.customers.models import Customer
 from proofdesk.db import Base
 from proofdesk.notifications.models import CustomerNotification, SmtpSettings
 from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion

@@ -48,6 +48,6 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals["page_url"] = page_url
 
-    from proofdesk.portal.session import current_customer
+    from proofdesk.customer_login.session import current_customer
 
     app.jinja_env.globals["portal_customer"] = current_customer

@@ -1,4 +1,4 @@
-"""The one token helper: random tokens, their stored SHA-256, and derived share tokens."""
+"""The one token helper: random tokens, their stored SHA-256, derived tokens and their settings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from base64 import urlsafe_b64encode
+from dataclasses import dataclass
 
 
 def new_token() -> str:
@@ -21,3 +22,24 @@ def derive_token(secret_key: str, purpose: str, nonce: str) -> str:
     """A token computed from the app's secret and a stored nonce (never stored itself)."""
     digest = hmac.new(secret_key.encode(), f"{purpose}:{nonce}".encode(), hashlib.sha256)
     return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """What the links in login mails are made from: the secret, the site, how long they work."""
+
+    secret_key: str
+    base_url: str
+    invite_hours: int = 72
+    reset_minutes: int = 60
+
+    @classmethod
+    def from_config(cls, config: dict[str, object]) -> TokenSettings:
+        return cls(secret_key=str(config["SECRET_KEY"]), base_url=str(config["BASE_URL"]),
+                   invite_hours=int(config["CUSTOMER_INVITE_HOURS"]),  # type: ignore[call-overload]
+                   reset_minutes=int(config["CUSTOMER_RESET_MINUTES"]))  # type: ignore[call-overload]
+
+
+def token_of(settings: TokenSettings, purpose: str, nonce: str) -> str:
+    """The token of a stored link (an invite, a reset) for `purpose`, from its nonce."""
+    return derive_token(settings.secret_key, purpose, nonce)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from proofdesk.customers.tasks import answer_reset_requests
+from proofdesk.customer_login.tasks import answer_reset_requests
 from proofdesk.notifications.tasks import send_due
 from proofdesk.proofs.sandbox import Bounds
 from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages

@@ -13,9 +13,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from proofdesk.accounts.models import User
-from proofdesk.customers import auth
+from proofdesk.customer_login import invites
+from proofdesk.customer_login.links import INVITE
 from proofdesk.customers.models import Customer
 from proofdesk.proofs.models import Proof
+from proofdesk.tokens import TokenSettings, token_of
 from proofdesk.web import limiter
 from tests.browser.conftest import LiveServer, Watcher, start_live_server
 from tests.browser.test_review_flow import DESKTOP, PHONE, Device, log_in, open_menu_link
@@ -67,12 +69,12 @@ class Studio:
     def give_login(self) -> None:
         """The customer has a login already (invited and accepted, without a browser)."""
         session = self.factory.session
-        settings = auth.TokenSettings.from_config(self.live.app.config)
-        invite = auth.invite(session, customer=self.customer, by=self.designer,
-                             settings=settings, ip=None)
+        settings = TokenSettings.from_config(self.live.app.config)
+        invite = invites.invite(session, customer=self.customer, by=self.designer,
+                                settings=settings, ip=None)
         session.commit()
-        auth.accept_invite(session, token=auth.token_of(settings, auth.INVITE, invite.nonce),
-                           password=CUSTOMER_PASSWORD, ip=None)
+        invites.accept_invite(session, token=token_of(settings, INVITE, invite.nonce),
+                              password=CUSTOMER_PASSWORD, ip=None)
         session.commit()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from proofdesk.customers import auth
+from proofdesk.customer_login import mail_limits
 from proofdesk.notifications.models import CustomerNotification
 from tests.conftest import csrf_token, login
 from tests.portal.helpers import accept, customer_login, customer_with_login, mailed_link
@@ -100,10 +100,10 @@ def test_staff_resets_are_throttled_per_customer(app, staff, factory, designer, 
     customer_with_login(app, staff, customer)  # one invitation: the first login mail
     answers = [send(staff, customer, "reset") for _ in range(5)]
     codes = [a.status_code for a in answers]
-    allowed = auth.LOGIN_MAILS_PER_CUSTOMER - 1
+    allowed = mail_limits.LOGIN_MAILS_PER_CUSTOMER - 1
     assert codes == [302] * allowed + [429] * (5 - allowed)
     refused = answers[-1].get_data(as_text=True)
-    assert f"already been sent {auth.LOGIN_MAILS_PER_CUSTOMER} login emails" in refused
+    assert f"already been sent {mail_limits.LOGIN_MAILS_PER_CUSTOMER} login emails" in refused
     resets = db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
                                .where(CustomerNotification.kind == "password_reset"))
     assert resets == allowed
@@ -114,14 +114,14 @@ def test_staff_resets_are_throttled_per_customer(app, staff, factory, designer, 
 
 
 def test_staff_login_mails_are_throttled_per_designer(app, staff, factory, designer, db_session):
-    limit = auth.LOGIN_MAILS_PER_DESIGNER
+    limit = mail_limits.LOGIN_MAILS_PER_DESIGNER
     customers = [owned_customer(factory, designer) for _ in range(limit + 1)]
     codes = [send(staff, customer, "invite").status_code for customer in customers]
-    assert codes == [302] * auth.LOGIN_MAILS_PER_DESIGNER + [429]
+    assert codes == [302] * mail_limits.LOGIN_MAILS_PER_DESIGNER + [429]
     refused = send(staff, customers[-1], "invite").get_data(as_text=True)
     assert "the most a designer may send" in refused
     assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
-                             ) == auth.LOGIN_MAILS_PER_DESIGNER
+                             ) == mail_limits.LOGIN_MAILS_PER_DESIGNER
     # Bulk invitations stop at the same limit and say so.
     more = owned_customer(factory, designer)
     response = staff.post("/customers/invite-all",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from proofdesk.customers.models import Customer, CustomerInvite, CustomerPasswordReset
+from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customers.models import Customer
 from proofdesk.notifications.models import CustomerNotification
 from tests.conftest import csrf_token, login
 from tests.portal.helpers import customer_with_login

@@ -8,11 +8,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from proofdesk.customers import auth
-from proofdesk.customers.models import CustomerCredential, CustomerInvite
+from proofdesk.customer_login import invites
+from proofdesk.customer_login.links import INVITE
+from proofdesk.customer_login.models import CustomerCredential, CustomerInvite
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.review.models import Decision
-from proofdesk.tokens import hash_token
+from proofdesk.tokens import TokenSettings, hash_token, token_of
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
 from tests.mailserver import mailbox, smtp_settings, start_server, text_and_html
@@ -130,11 +131,11 @@ def test_invite_all_without_a_login_shows_progress_and_counts(app, client, facto
 
 def test_fifty_parallel_redemptions_give_exactly_one_success(app, factory, db_session):
     customer = factory.customer()
-    settings = auth.TokenSettings.from_config(app.config)
-    invite = auth.invite(db_session, customer=customer, by=factory.user(), settings=settings,
-                         ip=None)
+    settings = TokenSettings.from_config(app.config)
+    invite = invites.invite(db_session, customer=customer, by=factory.user(),
+                            settings=settings, ip=None)
     db_session.commit()
-    token = auth.token_of(settings, auth.INVITE, invite.nonce)
+    token = token_of(settings, INVITE, invite.nonce)
     results: list[str] = []
     barrier = threading.Barrier(50)
 
@@ -142,7 +143,7 @@ def test_fifty_parallel_redemptions_give_exactly_one_success(app, factory, db_se
         session = app.extensions["db_sessionmaker"]()
         try:
             barrier.wait()
-            auth.accept_invite(session, token=token, password=CUSTOMER_PASSWORD, ip=None)
+            invites.accept_invite(session, token=token, password=CUSTOMER_PASSWORD, ip=None)
             session.commit()
             results.append("ok")
         except Exception as exc:  # noqa: BLE001 - every other outcome is a refusal

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from proofdesk.customers.models import CustomerPasswordReset, CustomerSession
+from proofdesk.customer_login.models import CustomerPasswordReset, CustomerSession
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
 from tests.mailserver import mailbox

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
-from proofdesk.customers import auth
+from proofdesk.customer_login.services import email_changed
 from proofdesk.customers.models import Customer
 from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Activity
@@ -47,7 +47,7 @@ def update_customer(
     by: User, ip: str | None,
 ) -> Customer:
     """Save the customer's details. A new email address ends the customer's sessions and
-    every invitation and reset link mailed to the old one (`auth.email_changed`)."""
+    every invitation and reset link mailed to the old one (`email_changed`)."""
     name, email, company = _clean(name, email, company)
     if _email_taken(session, email, exclude_id=customer.id):
         raise ServiceError("A customer with this email already exists.", "email")
@@ -57,7 +57,7 @@ def update_customer(
                         customer_id=customer.id, detail=name)
     customer.name, customer.email, customer.company = name, email, company
     if email != old_email:
-        auth.email_changed(session, customer=customer, old_email=old_email, by=by, ip=ip)
+        email_changed(session, customer=customer, old_email=old_email, by=by, ip=ip)
     return customer
 
 
@@ -95,7 +95,7 @@ def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
     how much the links are still used."""
     import datetime as dt
 
-    from proofdesk.customers.models import CustomerCredential
+    from proofdesk.customer_login.models import CustomerCredential
     from proofdesk.db import utcnow
 
     total = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
@@ -106,15 +106,3 @@ def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
         Activity.at > utcnow() - dt.timedelta(days=days))) or 0
     return {"customers": total, "with_login": with_login, "without_login": total - with_login,
             "link_views": views, "days": days}
-
-
-def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
-    from proofdesk.notifications.models import CustomerNotification
-
-    rows = session.execute(sa.select(CustomerNotification.status, sa.func.count())
-                           .where(CustomerNotification.batch_id == batch_id)
-                           .group_by(CustomerNotification.status)).all()
-    counts = {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
-    counts.update({status: n for status, n in rows})
-    counts["total"] = sum(counts.values())
-    return counts

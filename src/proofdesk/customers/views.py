@@ -6,14 +6,15 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from proofdesk.customers import auth, services
+from proofdesk.customer_login.invites import credential_state, open_invite_customer_ids
+from proofdesk.customer_login.session import login_enabled
+from proofdesk.customers import services
 from proofdesk.customers.access import customer_or_404, may_manage
 from proofdesk.customers.forms import CustomerForm
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.pagination import page_arg
-from proofdesk.portal.session import login_enabled
 from proofdesk.proofs.services import list_proofs
 from proofdesk.web import client_ip
 
@@ -27,8 +28,8 @@ def listing(*, with_readiness: bool) -> str:
     query = request.args.get("q", "")[:200]
     page = page_arg()
     rows, has_more = services.search_customers(session, query=query, page=page)
-    invited = auth.open_invite_customer_ids(session, [c.id for c in rows])
-    states = {c.id: auth.credential_state(c, invited) for c in rows}
+    invited = open_invite_customer_ids(session, [c.id for c in rows])
+    states = {c.id: credential_state(c, invited) for c in rows}
     return render_template(
         "customers/index.html", customers=rows, q=query, page=page, has_more=has_more,
         states=states, login_enabled=login_enabled(),
@@ -74,7 +75,7 @@ def show(customer_id: int) -> str:
     page = page_arg()
     proofs, has_more = list_proofs(session, viewer=current_user, customer_id=customer.id,
                                    page=page)
-    state = auth.credential_state(customer, auth.open_invite_customer_ids(session, [customer.id]))
+    state = credential_state(customer, open_invite_customer_ids(session, [customer.id]))
     manage = may_manage(session, current_user, customer)
     return render_template("customers/show.html", customer=customer, proofs=proofs, page=page,
                            has_more=has_more, state=state, login_enabled=login_enabled(),

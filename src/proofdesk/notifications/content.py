@@ -8,12 +8,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from proofdesk.customers.auth import INVITE, RESET, TokenSettings, token_of
-from proofdesk.customers.models import Customer, CustomerInvite, CustomerPasswordReset
+from proofdesk.customer_login.links import INVITE, RESET
+from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.models import Proof
-from proofdesk.tokens import hash_token
+from proofdesk.tokens import TokenSettings, hash_token, token_of
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

@@ -158,6 +158,17 @@ def for_proof(session: Session, proof_id: int) -> list[CustomerNotification]:
                                 .order_by(n.created_at.desc(), n.id.desc())))
 
 
+def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
+    """How the mails of one batch (a bulk invitation) stand: a count per status, and the total."""
+    rows = session.execute(sa.select(CustomerNotification.status, sa.func.count())
+                           .where(CustomerNotification.batch_id == batch_id)
+                           .group_by(CustomerNotification.status)).all()
+    counts = {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
+    counts.update({status: n for status, n in rows})
+    counts["total"] = sum(counts.values())
+    return counts
+
+
 @dataclass(frozen=True)
 class LogFilter:
     status: str | None = None

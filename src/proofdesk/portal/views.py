@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
+from proofdesk.customer_login.session import current_customer, customer_required
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.pagination import page_arg
 from proofdesk.portal import services
-from proofdesk.portal.session import current_customer, customer_required
 from proofdesk.proofs import serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof

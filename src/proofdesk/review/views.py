@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
+from proofdesk.customer_login.session import current_customer, login_enabled
 from proofdesk.db import get_session
-from proofdesk.portal.session import current_customer, login_enabled
 from proofdesk.proofs import serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof

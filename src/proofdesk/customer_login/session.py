@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from proofdesk.customers import auth
+from proofdesk.customer_login.services import load_session
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 
@@ -29,7 +29,7 @@ def current_customer() -> Customer | None:
         token = session.get(KEY)
         customer = None
         if token:
-            customer = auth.load_session(
+            customer = load_session(
                 get_session(), token=token,
                 idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
                 max_age=dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"]))

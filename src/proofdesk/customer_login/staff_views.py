@@ -8,19 +8,22 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from proofdesk.customers import auth, services
+from proofdesk.customer_login import invites, resets
+from proofdesk.customer_login.mail_limits import Throttled
+from proofdesk.customer_login.services import set_login_disabled
 from proofdesk.customers.access import customer_or_404
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
+from proofdesk.notifications.services import batch_progress
+from proofdesk.tokens import TokenSettings
 from proofdesk.web import client_ip, error_page
 
 bp = Blueprint("customer_login", __name__, url_prefix="/customers")
 
 
-
-def _settings() -> auth.TokenSettings:
-    return auth.TokenSettings.from_config(current_app.config)
+def _settings() -> TokenSettings:
+    return TokenSettings.from_config(current_app.config)
 
 
 def _customer(customer_id: int) -> Customer:
@@ -38,7 +41,7 @@ def _send(customer: Customer, send: Callable[[], object], done: str) -> Answer:
     try:
         send()
         session.commit()
-    except auth.Throttled as exc:
+    except Throttled as exc:
         session.rollback()
         return error_page(429, exc.message)
     except ServiceError as exc:
@@ -53,7 +56,7 @@ def _send(customer: Customer, send: Callable[[], object], done: str) -> Answer:
 @login_required
 def invite(customer_id: int) -> Answer:
     customer = _customer(customer_id)
-    return _send(customer, lambda: auth.invite(
+    return _send(customer, lambda: invites.invite(
         get_session(), customer=customer, by=current_user, settings=_settings(), ip=client_ip()),
         f"Invitation sent to {customer.email}. Any earlier invitation link no longer works.")
 
@@ -62,8 +65,8 @@ def invite(customer_id: int) -> Answer:
 @login_required
 def invite_all() -> Response:
     session = get_session()
-    bulk = auth.invite_all_without_credentials(session, by=current_user, settings=_settings(),
-                                               ip=client_ip())
+    bulk = invites.invite_all_without_credentials(session, by=current_user,
+                                                  settings=_settings(), ip=client_ip())
     session.commit()
     if bulk.left:
         flash(f"{bulk.left} customer{'s' if bulk.left != 1 else ''} not invited yet: you have "
@@ -81,7 +84,7 @@ def invite_all() -> Response:
 @bp.get("/invites/<batch_id>")
 @login_required
 def invite_progress(batch_id: str) -> str:
-    counts = services.batch_progress(get_session(), batch_id[:40])
+    counts = batch_progress(get_session(), batch_id[:40])
     if counts["total"] == 0:
         abort(404)
     return render_template("customers/invite_progress.html", counts=counts, batch_id=batch_id)
@@ -90,7 +93,7 @@ def invite_progress(batch_id: str) -> str:
 @bp.get("/invites/<batch_id>/progress")
 @login_required
 def invite_progress_json(batch_id: str) -> Response:
-    counts = services.batch_progress(get_session(), batch_id[:40])
+    counts = batch_progress(get_session(), batch_id[:40])
     if counts["total"] == 0:
         abort(404)
     return jsonify(counts)
@@ -100,7 +103,7 @@ def invite_progress_json(batch_id: str) -> Response:
 @login_required
 def send_reset(customer_id: int) -> Answer:
     customer = _customer(customer_id)
-    return _send(customer, lambda: auth.issue_password_reset(
+    return _send(customer, lambda: resets.issue_password_reset(
         get_session(), customer=customer, settings=_settings(), by=current_user,
         ip=client_ip()),
         f"A password reset link is on its way to {customer.email}. Any earlier reset link "
@@ -115,8 +118,8 @@ def toggle_login(customer_id: int, action: str) -> Response:
     customer = _customer(customer_id)
     session = get_session()
     try:
-        auth.set_login_disabled(session, customer=customer, disabled=action == "disable",
-                                by=current_user, ip=client_ip())
+        set_login_disabled(session, customer=customer, disabled=action == "disable",
+                           by=current_user, ip=client_ip())
         session.commit()
     except ServiceError as exc:
         session.rollback()

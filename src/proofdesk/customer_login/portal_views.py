@@ -16,20 +16,22 @@ from werkzeug.wrappers import Response
 
 from proofdesk.accounts.forms import ChangePasswordForm, LoginForm
 from proofdesk.accounts.views import safe_next
-from proofdesk.customers import auth
-from proofdesk.customers.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customer_login import services
+from proofdesk.customer_login import session as portal_session
+from proofdesk.customer_login.forms import ForgotPasswordForm, SetPasswordForm
+from proofdesk.customer_login.invites import accept_invite
+from proofdesk.customer_login.links import token_is_live
+from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customer_login.resets import request_password_reset, reset_password
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
-from proofdesk.portal import session as portal_session
-from proofdesk.portal.forms import ForgotPasswordForm, SetPasswordForm
 from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("portal_auth", __name__, url_prefix="/portal")
 
 LIMIT = "10 per 5 minutes"
 TOKEN_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-
 
 
 def _failed() -> bool:
@@ -44,10 +46,6 @@ def _email_key() -> str:
     return "customer-forgot:" + (request.form.get("email") or "").strip().lower()[:320]
 
 
-def _settings() -> auth.TokenSettings:
-    return auth.TokenSettings.from_config(current_app.config)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LIMIT, methods=["POST"], deduct_when=lambda r: _failed())
 @limiter.limit(LIMIT, methods=["POST"], key_func=_account_key, deduct_when=lambda r: _failed())
@@ -58,13 +56,14 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        customer = auth.authenticate(session, email=form.email.data, password=form.password.data)
+        customer = services.authenticate(session, email=form.email.data,
+                                         password=form.password.data)
         if customer is None:
             g.login_failed = True
             form.password.errors.append("Email or password is not right.")
         else:
-            token = auth.start_session(session, customer=customer, ip=client_ip(),
-                                       user_agent=request.user_agent.string)
+            token = services.start_session(session, customer=customer, ip=client_ip(),
+                                           user_agent=request.user_agent.string)
             session.commit()
             portal_session.log_in(customer, token)
             return redirect(target)
@@ -76,7 +75,7 @@ def logout() -> Response:
     token = portal_session.current_token()
     if token:
         session = get_session()
-        auth.end_session(session, token=token)
+        services.end_session(session, token=token)
         session.commit()
     portal_session.log_out()
     flash("You are logged out.", "info")
@@ -94,7 +93,7 @@ def forgot() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         session = get_session()
-        auth.request_password_reset(session, email=form.email.data, ip=client_ip())
+        request_password_reset(session, email=form.email.data, ip=client_ip())
         session.commit()
         flash(SENT.format(minutes=current_app.config["CUSTOMER_RESET_MINUTES"]), "info")
         return redirect(url_for("portal_auth.login"))
@@ -105,10 +104,10 @@ def _token_page(token: str, model: type[CustomerInvite] | type[CustomerPasswordR
                 template: str) -> str | Response | tuple[str, int, dict[str, str]]:
     session = get_session()
     form = SetPasswordForm()
-    if not auth.token_is_live(session, model, token):
+    if not token_is_live(session, model, token):
         return render_template("portal/link_invalid.html"), 404, TOKEN_PAGE_HEADERS
     if form.validate_on_submit():
-        redeem = auth.accept_invite if model is CustomerInvite else auth.reset_password
+        redeem = accept_invite if model is CustomerInvite else reset_password
         try:
             customer = redeem(session, token=token, password=form.password.data, ip=client_ip())
         except ServiceError as exc:
@@ -117,8 +116,8 @@ def _token_page(token: str, model: type[CustomerInvite] | type[CustomerPasswordR
                 return render_template("portal/link_invalid.html"), 404, TOKEN_PAGE_HEADERS
             apply_error(form, exc)
         else:
-            login_token = auth.start_session(session, customer=customer, ip=client_ip(),
-                                             user_agent=request.user_agent.string)
+            login_token = services.start_session(session, customer=customer, ip=client_ip(),
+                                                 user_agent=request.user_agent.string)
             session.commit()
             portal_session.log_in(customer, login_token)
             flash("Your password is set. Welcome!" if model is CustomerInvite
@@ -148,9 +147,11 @@ def change_password() -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         try:
-            auth.change_password(session, customer=customer, current=form.current_password.data,
-                                 new=form.new_password.data,
-                                 keep_token=portal_session.current_token() or "", ip=client_ip())
+            services.change_password(session, customer=customer,
+                                     current=form.current_password.data,
+                                     new=form.new_password.data,
+                                     keep_token=portal_session.current_token() or "",
+                                     ip=client_ip())
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)

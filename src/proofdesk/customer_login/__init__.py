@@ -1,0 +1,1 @@
+"""Customers' login to the portal: invitations, passwords, resets, sessions, login mails."""

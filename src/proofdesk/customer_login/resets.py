@@ -1,0 +1,107 @@
+"""Password resets: a link the customer asks for (answered by the worker) or staff send, and
+choosing the new password with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from proofdesk import activity
+from proofdesk.accounts.models import User
+from proofdesk.accounts.services import normalise_email
+from proofdesk.customer_login.links import INVALID_LINK, RESET, redeem, revoke_open
+from proofdesk.customer_login.mail_limits import check_login_mail_budget
+from proofdesk.customer_login.models import CustomerPasswordReset, CustomerResetRequest
+from proofdesk.customer_login.services import set_password
+from proofdesk.customers.models import Customer
+from proofdesk.db import utcnow
+from proofdesk.errors import ServiceError
+from proofdesk.notifications import services as outbox
+from proofdesk.passwords import password_problem
+from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
+
+
+def request_password_reset(session: Session, *, email: str, ip: str | None) -> None:
+    """The customer's "forgot password" form: only record the request. Whether or not the
+    address has a login, this is the same single INSERT, so neither the page nor its timing
+    tells; the worker answers it (`answer_reset_requests`)."""
+    session.add(CustomerResetRequest(email=email.strip().lower()[:320], ip=ip))
+
+
+def answer_reset_requests(session: Session, *, settings: TokenSettings, limit: int = 20) -> int:
+    """Worker: mail a reset link for each recorded request whose address has an active login;
+    the others are dropped. Each request is taken by one worker (a conditional DELETE) and
+    answered in the same transaction. The number of requests taken."""
+    taken = 0
+    request = CustomerResetRequest
+    rows = session.execute(sa.select(request.id, request.email, request.ip)
+                           .order_by(request.id).limit(limit)).all()
+    session.commit()
+    for request_id, email, ip in rows:
+        deleted = session.execute(sa.delete(request).where(request.id == request_id)
+                                  .execution_options(synchronize_session=False))
+        if deleted.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()  # another worker took it
+            continue
+        taken += 1
+        customer = _customer_with_login(session, email)
+        if customer is not None:
+            issue_password_reset(session, customer=customer, settings=settings, by=None, ip=ip)
+        session.commit()
+    return taken
+
+
+def _customer_with_login(session: Session, email: str) -> Customer | None:
+    try:
+        email = normalise_email(email)
+    except ServiceError:
+        return None
+    customer = session.scalar(sa.select(Customer).where(Customer.email == email))
+    if customer is None or customer.credential is None or customer.credential.disabled_at:
+        return None
+    return customer
+
+
+def issue_password_reset(session: Session, *, customer: Customer, settings: TokenSettings,
+                         by: User | None, ip: str | None) -> CustomerPasswordReset:
+    """A fresh reset link by email (older ones stop working); `by` is the staff user who sent
+    it from the customer's page (limited per hour), None when the customer asked."""
+    if customer.credential is None or customer.credential.disabled_at:
+        raise ServiceError(f"{customer.name} has no active login to reset; send an "
+                           "invitation instead." if customer.credential is None else
+                           f"{customer.name}'s login is disabled; enable it first.")
+    if by is not None:
+        check_login_mail_budget(session, customer=customer, by=by)
+    revoke_open(session, CustomerPasswordReset, customer.id)
+    now = utcnow()
+    row = CustomerPasswordReset(customer_id=customer.id, nonce=new_token(), token_hash="",
+                                created_by_id=by.id if by else None, created_at=now,
+                                expires_at=now + dt.timedelta(minutes=settings.reset_minutes))
+    row.token_hash = hash_token(token_of(settings, RESET, row.nonce))
+    session.add(row)
+    session.flush()
+    outbox.queue(session, kind="password_reset", customer=customer, reset_id=row.id,
+                 subject="Reset your password", base_url=settings.base_url)
+    if by is None:
+        activity.record(session, kind="customer.reset_requested", actor=customer.name, ip=ip,
+                        customer_id=customer.id, detail=customer.email)
+    else:
+        activity.record(session, kind="customer.reset_sent", actor=by.name, ip=ip,
+                        user_id=by.id, customer_id=customer.id, detail=customer.email)
+    return row
+
+
+def reset_password(session: Session, *, token: str, password: str, ip: str | None) -> Customer:
+    problem = password_problem(password)
+    if problem:
+        raise ServiceError(problem, "password")
+    customer_id = redeem(session, CustomerPasswordReset, token)
+    customer = session.get(Customer, customer_id) if customer_id else None
+    if customer is None or customer.credential is None:
+        raise ServiceError(INVALID_LINK)
+    set_password(session, customer, password)
+    activity.record(session, kind="customer.password_reset", actor=customer.name, ip=ip,
+                    customer_id=customer.id, detail=customer.email)
+    return customer
