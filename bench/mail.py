@@ -47,7 +47,7 @@ def queue(app: Flask, proof_ids: list[int]) -> tuple[list[str], float]:
     """"Notify customer now" for these proofs, in one transaction; the Message-IDs and the
     time of the commit."""
     from proofdesk.db import get_session
-    from proofdesk.notifications.services import notify_customer
+    from proofdesk.proofs.emails import notify_customer
     from proofdesk.proofs.models import Proof
 
     with app.app_context():

@@ -106,3 +106,20 @@ def test_the_graph_sees_imports_inside_functions():
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+# Packages that are a part of the product (the outbox sends for them), not shared machinery.
+DOMAINS = {"customers", "customer_login", "proofs", "review", "portal", "admin"}
+
+
+def test_notifications_imports_no_domain():
+    """The outbox queues, routes, sends and logs; which emails exist and what they say is
+    registered by the domains that own them (proofs, customer_login). Staff users (accounts:
+    a designer's SMTP settings, admin pages) are not a domain here, and the customer model is
+    whom a notification goes to: the log looks up the customer it is filtered by."""
+    graph = import_graph()
+    imported = {target for module, targets in graph.items()
+                if module.startswith("proofdesk.notifications") for target in targets}
+    foreign = sorted(name for name in imported if name != "proofdesk.customers.models"
+                     and name.removeprefix("proofdesk.").partition(".")[0] in DOMAINS)
+    assert foreign == []

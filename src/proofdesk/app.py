@@ -26,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_limiter(app)  # after the database: rate limits are counted there by default
     register_storage(app)
     register_blueprints(app)
+    register_emails()
     register_templates(app)
     warn_about_risky_settings(app)
     return app
@@ -78,6 +79,17 @@ def register_blueprints(app: Flask) -> None:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+
+def register_emails() -> None:
+    """Each domain declares the emails it owns; notifications only queues and sends them."""
+    from proofdesk.customer_login import emails as login_emails
+    from proofdesk.notifications import content
+    from proofdesk.proofs import emails as proof_emails
+
+    proof_emails.register()
+    login_emails.register()
+    content.check_registered()
 
 
 def register_templates(app: Flask) -> None:

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 from proofdesk.accounts.models import User
 from proofdesk.mail import SendError, SmtpMailer, build_message
-from proofdesk.notifications import services
 from proofdesk.notifications.hosts import check_host
 from proofdesk.notifications.models import CustomerNotification, settings_of
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.worker import run_once
 from tests.conftest import login
 from tests.mailserver import PASSWORD, USERNAME, SmtpServer, start_server
@@ -125,8 +125,8 @@ def test_a_name_that_rebinds_to_loopback_never_reaches_the_local_server(
 
     # The worker's own lookup gets 127.0.0.1, and is refused.
     proof = factory.proof(designer, factory.customer())
-    services.notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
-                             config=app.config)
+    notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
+                    config=app.config)
     db_session.commit()
     run_once(app)
     note = db_session.scalars(sa.select(CustomerNotification)).one()

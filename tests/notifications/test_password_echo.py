@@ -15,8 +15,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from proofdesk.accounts.models import User
 from proofdesk.mail import SendError, SmtpMailer, build_message
-from proofdesk.notifications import services
 from proofdesk.notifications.models import CustomerNotification, settings_of
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.redact import HIDDEN
 from proofdesk.worker import run_once
 from tests.conftest import login
@@ -155,8 +155,8 @@ def test_a_quoted_password_reaches_no_page_row_or_log(app, server, factory, db_s
     db_session.rollback()
 
     proof = factory.proof(designer, factory.customer())
-    services.notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
-                             config=app.config)
+    notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
+                    config=app.config)
     db_session.commit()
     run_once(app)
     note = db_session.scalars(sa.select(CustomerNotification)).one()

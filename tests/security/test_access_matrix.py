@@ -25,7 +25,7 @@ from proofdesk.accounts import services as accounts
 from proofdesk.accounts.models import User
 from proofdesk.models import Base
 from proofdesk.notifications.models import CustomerNotification
-from proofdesk.notifications.services import notify_customer
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.review.models import Comment, Decision
 from tests.conftest import Factory, csrf_token, login
 from tests.portal.helpers import customer_with_login, mailed_link

@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from proofdesk.models import Base
-from proofdesk.notifications import secrets, services, smtp
+from proofdesk.notifications import secrets, smtp
 from proofdesk.notifications.models import CustomerNotification, SmtpSettings
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.worker import run_once
 from tests.conftest import TEST_SMTP_KEY, app_config, login, png_bytes
 from tests.mailserver import USERNAME, SmtpServer, start_server
@@ -246,8 +247,8 @@ def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new
         customer = factory.customer()
         for name in passwords:
             proof = factory.proof(designers[name], customer, title=f"{name}'s sign")
-            services.notify_customer(db_session, proof=proof, version_number=1,
-                                     custom_message=None, config=new_app.config)
+            notify_customer(db_session, proof=proof, version_number=1,
+                            custom_message=None, config=new_app.config)
         db_session.commit()
         run_once(new_app)
         notes = list(db_session.scalars(sa.select(CustomerNotification)))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.customer_login.emails import queue_invite
 from proofdesk.customer_login.links import INVALID_LINK, INVITE, redeem, revoke_open
 from proofdesk.customer_login.mail_limits import (
     Throttled,
@@ -22,7 +23,6 @@ from proofdesk.customers.access import manageable_filter
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.notifications import services as outbox
 from proofdesk.passwords import hash_password, password_problem
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
@@ -59,9 +59,7 @@ def invite(session: Session, *, customer: Customer, by: User, settings: TokenSet
     row.token_hash = hash_token(token_of(settings, INVITE, row.nonce))
     session.add(row)
     session.flush()
-    outbox.queue(session, kind="invite", customer=customer, invite_id=row.id, batch_id=batch_id,
-                 subject="You're invited to review your proofs online",
-                 base_url=settings.base_url)
+    queue_invite(session, customer=customer, invite=row, settings=settings, batch_id=batch_id)
     activity.record(session, kind="customer.invited", actor=by.name, ip=ip, user_id=by.id,
                     customer_id=customer.id, detail=customer.email)
     return row

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
+from proofdesk.customer_login.emails import queue_reset
 from proofdesk.customer_login.links import INVALID_LINK, RESET, redeem, revoke_open
 from proofdesk.customer_login.mail_limits import check_login_mail_budget
 from proofdesk.customer_login.models import CustomerPasswordReset, CustomerResetRequest
@@ -18,7 +19,6 @@ from proofdesk.customer_login.services import set_password
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.notifications import services as outbox
 from proofdesk.passwords import password_problem
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
@@ -82,8 +82,7 @@ def issue_password_reset(session: Session, *, customer: Customer, settings: Toke
     row.token_hash = hash_token(token_of(settings, RESET, row.nonce))
     session.add(row)
     session.flush()
-    outbox.queue(session, kind="password_reset", customer=customer, reset_id=row.id,
-                 subject="Reset your password", base_url=settings.base_url)
+    queue_reset(session, customer=customer, reset=row, settings=settings)
     if by is None:
         activity.record(session, kind="customer.reset_requested", actor=customer.name, ip=ip,
                         customer_id=customer.id, detail=customer.email)

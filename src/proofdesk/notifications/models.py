@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from proofdesk.accounts.models import User
-from proofdesk.customers.models import Customer
 from proofdesk.db import Base, created_at, intpk, str320
+from proofdesk.notifications import content
 
-KINDS = {"proof": "Proof ready", "invite": "Invitation", "password_reset": "Password reset"}
+if TYPE_CHECKING:
+    from proofdesk.customers.models import Customer
+
 STATUSES = ("queued", "sending", "sent", "failed")
 
 
@@ -30,7 +33,9 @@ class CustomerNotification(Base):
         sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at",
                  "id"),
         sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
-        sa.CheckConstraint("kind IN ('proof', 'invite', 'password_reset')", name="kind"),
+        # The kinds of email registered by the domains that own them (content.KINDS).
+        sa.CheckConstraint(f"kind IN ({', '.join(repr(kind) for kind in content.KINDS)})",
+                           name="kind"),
     )
 
     id: Mapped[intpk]
@@ -62,11 +67,11 @@ class CustomerNotification(Base):
 
     # Every use needs the customer (the worker's message, the log's rows): loaded in the same
     # query, the worker makes 4 statements per message instead of 6 (see docs/performance.md).
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    customer: Mapped[Customer] = relationship("Customer", lazy="joined", innerjoin=True)
 
     @property
     def kind_label(self) -> str:
-        return KINDS[self.kind]
+        return content.label(self.kind)
 
 
 class SmtpSettings(Base):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
 from proofdesk.notifications.models import STATUSES, CustomerNotification
-from proofdesk.proofs.models import Proof
+
+if TYPE_CHECKING:
+    from proofdesk.customers.models import Customer
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
@@ -137,19 +138,6 @@ def retry(session: Session, note: CustomerNotification) -> bool:
     note.status, note.next_attempt_at, note.updated_at = "queued", now, now
     note.attempts = 0
     return True
-
-
-def notify_customer(session: Session, *, proof: Proof, version_number: int,
-                    custom_message: str | None, config: dict[str, Any]) -> CustomerNotification:
-    """"Notify customer now": one outbox row, in the same transaction as the upload."""
-    from proofdesk.notifications.content import fill, proof_values
-
-    subject = " ".join(fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"],
-                            proof_values(proof, version_number)).split())
-    return queue(session, kind="proof", customer=proof.customer, subject=subject,
-                 base_url=config["BASE_URL"], proof_id=proof.id, version_number=version_number,
-                 designer_id=proof.designer_id,
-                 custom_message=(custom_message or "").strip() or None)
 
 
 def for_proof(session: Session, proof_id: int) -> list[CustomerNotification]:

@@ -13,10 +13,10 @@ from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
-from proofdesk.notifications.services import notify_customer
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.proofs.forms import ProofForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof
 from proofdesk.review import screen

@@ -1,0 +1,71 @@
+"""The login mails, invitation and password reset: queued with their link's row, built when the
+worker sends them (the link is derived again from the row, never stored)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from proofdesk.customer_login.links import INVITE, RESET
+from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset
+from proofdesk.customers.models import Customer
+from proofdesk.db import utcnow
+from proofdesk.notifications import content
+from proofdesk.notifications import services as outbox
+from proofdesk.notifications.content import NotSendable
+from proofdesk.notifications.models import CustomerNotification
+from proofdesk.tokens import TokenSettings, hash_token, token_of
+
+
+def queue_invite(session: Session, *, customer: Customer, invite: CustomerInvite,
+                 settings: TokenSettings, batch_id: str | None) -> None:
+    outbox.queue(session, kind="invite", customer=customer, invite_id=invite.id,
+                 batch_id=batch_id, subject="You're invited to review your proofs online",
+                 base_url=settings.base_url)
+
+
+def queue_reset(session: Session, *, customer: Customer, reset: CustomerPasswordReset,
+                settings: TokenSettings) -> None:
+    outbox.queue(session, kind="password_reset", customer=customer, reset_id=reset.id,
+                 subject="Reset your password", base_url=settings.base_url)
+
+
+def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
+    return row is not None and row.used_at is None and row.revoked_at is None \
+        and row.expires_at > utcnow()
+
+
+def _token(settings: TokenSettings, purpose: str, row: CustomerInvite | CustomerPasswordReset
+           ) -> str:
+    token = token_of(settings, purpose, row.nonce)
+    if hash_token(token) != row.token_hash:
+        raise NotSendable("Not sent: SECRET_KEY changed since this link was made; send it "
+                          "again from the customer's page.")
+    return token
+
+
+def invitation(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+    settings = TokenSettings.from_config(current_app.config)
+    invite = session.get(CustomerInvite, note.invite_id)
+    if not _live(invite):
+        raise NotSendable("Not sent: a newer invitation replaced this one, or it expired.")
+    assert invite is not None
+    link = f"{settings.base_url}/portal/invite/{_token(settings, INVITE, invite)}"
+    return "customer_invite", {"link": link, "hours": settings.invite_hours}
+
+
+def password_reset(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+    settings = TokenSettings.from_config(current_app.config)
+    reset = session.get(CustomerPasswordReset, note.reset_id)
+    if not _live(reset):
+        raise NotSendable("Not sent: a newer reset link replaced this one, or it expired.")
+    assert reset is not None
+    link = f"{settings.base_url}/portal/reset/{_token(settings, RESET, reset)}"
+    return "customer_reset", {"link": link, "minutes": settings.reset_minutes}
+
+
+def register() -> None:
+    content.register("invite", label="Invitation", build=invitation)
+    content.register("password_reset", label="Password reset", build=password_reset)
