@@ -10,7 +10,7 @@ from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordRese
 from proofdesk.customers.models import Customer
 from proofdesk.notifications.models import CustomerNotification
 from tests.conftest import csrf_token, login
-from tests.portal.helpers import customer_with_login
+from tests.customer_login.helpers import customer_with_login
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_templates_come_from_the_environment(make_app, factory, db_session):
 
 
 def test_customers_who_can_log_in_get_the_portal_link(make_app, factory, db_session):
-    from tests.portal.helpers import customer_with_login
+    from tests.customer_login.helpers import customer_with_login
 
     app = make_app(CUSTOMER_LOGIN_ENABLED="true")
     client = app.test_client()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import csrf_token, login
-from tests.portal.helpers import customer_login, customer_with_login
+from tests.customer_login.helpers import customer_login, customer_with_login
 from tests.review.test_share_link import share_path
 
 CUSTOMER_PAGES = ["/portal", "/portal/login", "/portal/forgot", "/portal/invite/abc",

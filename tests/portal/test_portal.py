@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from proofdesk.proofs.models import Proof
 from proofdesk.review.models import Comment
 from tests.conftest import csrf_token, login
-from tests.portal.helpers import customer_with_login
+from tests.customer_login.helpers import customer_with_login
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import login, pdf_bytes, png_bytes
-from tests.portal.helpers import customer_with_login
+from tests.customer_login.helpers import customer_with_login
 from tests.review.test_share_link import share_path
 
 

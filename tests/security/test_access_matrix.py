@@ -28,7 +28,7 @@ from proofdesk.notifications.models import CustomerNotification
 from proofdesk.proofs.emails import notify_customer
 from proofdesk.review.models import Comment, Decision
 from tests.conftest import Factory, csrf_token, login
-from tests.portal.helpers import customer_with_login, mailed_link
+from tests.customer_login.helpers import customer_with_login, mailed_link
 from tests.review.test_share_link import form_token, share_path
 
 TITLE = "Matrix poster 4417"  # appears in a response only where the proof may be seen

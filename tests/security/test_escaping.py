@@ -20,8 +20,8 @@ from proofdesk.proofs.models import Proof
 from proofdesk.review.services import active_share_link, share_token
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login, png_bytes
+from tests.customer_login.helpers import accept, mailed_link, staff_invites
 from tests.mailserver import mailbox, text_and_html
-from tests.portal.helpers import accept, mailed_link, staff_invites
 from tests.proofs.test_views import post_multipart
 
 RAW = "<img src=x onerror"  # the start of every payload: never in a page as markup

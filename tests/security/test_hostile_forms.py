@@ -26,7 +26,7 @@ from proofdesk.review.models import Comment
 from proofdesk.review.services import active_share_link, share_token
 from proofdesk.web import limiter
 from tests.conftest import PASSWORD, Factory, csrf_token, login, pdf_bytes, png_bytes
-from tests.portal.helpers import (
+from tests.customer_login.helpers import (
     CUSTOMER_PASSWORD,
     customer_with_login,
     mailed_link,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from proofdesk.customer_login import mail_limits
 from proofdesk.notifications.models import CustomerNotification
 from tests.conftest import csrf_token, login
-from tests.portal.helpers import accept, customer_login, customer_with_login, mailed_link
+from tests.customer_login.helpers import accept, customer_login, customer_with_login, mailed_link
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from proofdesk.review.models import Decision
 from proofdesk.tokens import TokenSettings, hash_token, token_of
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
+from tests.customer_login.helpers import CUSTOMER_PASSWORD, accept, mailed_link, staff_invites
 from tests.mailserver import mailbox, smtp_settings, start_server, text_and_html
-from tests.portal.helpers import CUSTOMER_PASSWORD, accept, mailed_link, staff_invites
 
 
 @pytest.fixture

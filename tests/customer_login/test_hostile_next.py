@@ -6,7 +6,7 @@ import pytest
 
 from tests.accounts.test_views import HOSTILE_NEXT
 from tests.conftest import login
-from tests.portal.helpers import customer_login, customer_with_login
+from tests.customer_login.helpers import customer_login, customer_with_login
 
 
 @pytest.fixture

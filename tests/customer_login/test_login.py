@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from proofdesk.customer_login.models import CustomerPasswordReset, CustomerSession
 from proofdesk.worker import run_once
 from tests.conftest import csrf_token, login
-from tests.mailserver import mailbox
-from tests.portal.helpers import (
+from tests.customer_login.helpers import (
     CUSTOMER_PASSWORD,
     accept,
     customer_login,
     customer_with_login,
     mailed_link,
 )
+from tests.mailserver import mailbox
 
 
 @pytest.fixture
