@@ -49,6 +49,9 @@ def register_limiter(app: Flask) -> None:
     the app's own database, so that every app server process shares one count."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # A count that cannot be read or written (the database restarting) is logged and the
+    # request goes on to its own error page: the limiter must not turn it into a bare 500.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
     if isinstance(limiter.storage, DatabaseStorage):
         limiter.storage.engine = app.extensions["db_engine"]
