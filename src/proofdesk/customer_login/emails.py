@@ -46,23 +46,26 @@ def _token(settings: TokenSettings, purpose: str, row: CustomerInvite | Customer
     return token
 
 
-def invitation(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+def _link_email(session: Session, model: type[CustomerInvite] | type[CustomerPasswordReset],
+                row_id: int | None, purpose: str, stale: str) -> tuple[TokenSettings, str]:
+    """The settings and the link of a login mail, if its row still works."""
     settings = TokenSettings.from_config(current_app.config)
-    invite = session.get(CustomerInvite, note.invite_id)
-    if not _live(invite):
-        raise NotSendable("Not sent: a newer invitation replaced this one, or it expired.")
-    assert invite is not None
-    link = f"{settings.base_url}/portal/invite/{_token(settings, INVITE, invite)}"
+    row = session.get(model, row_id)
+    if row is None or not _live(row):
+        raise NotSendable(stale)
+    path = "invite" if purpose == INVITE else "reset"
+    return settings, f"{settings.base_url}/portal/{path}/{_token(settings, purpose, row)}"
+
+
+def invitation(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+    settings, link = _link_email(session, CustomerInvite, note.invite_id, INVITE,
+                                 "Not sent: a newer invitation replaced this one, or it expired.")
     return "customer_invite", {"link": link, "hours": settings.invite_hours}
 
 
 def password_reset(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
-    settings = TokenSettings.from_config(current_app.config)
-    reset = session.get(CustomerPasswordReset, note.reset_id)
-    if not _live(reset):
-        raise NotSendable("Not sent: a newer reset link replaced this one, or it expired.")
-    assert reset is not None
-    link = f"{settings.base_url}/portal/reset/{_token(settings, RESET, reset)}"
+    settings, link = _link_email(session, CustomerPasswordReset, note.reset_id, RESET,
+                                 "Not sent: a newer reset link replaced this one, or it expired.")
     return "customer_reset", {"link": link, "minutes": settings.reset_minutes}
 
 

@@ -27,7 +27,23 @@ class CustomerCredential(Base):
     customer: Mapped[Customer] = relationship(back_populates="credential")
 
 
-class CustomerInvite(Base):
+class EmailedLink:
+    """What an invitation and a password reset keep of their emailed link: only a hash of the
+    token (derived again from `nonce` and SECRET_KEY), its expiry, and whether it was spent
+    or replaced. `created_by_id` is the staff user who sent it; empty when the customer asked."""
+
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(sa.String(64))
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class CustomerInvite(EmailedLink, Base):
     """An emailed link to set a first password (72 hours by default, single use)."""
 
     __tablename__ = "customer_invites"
@@ -37,18 +53,9 @@ class CustomerInvite(Base):
     )
 
     id: Mapped[intpk]
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    nonce: Mapped[str] = mapped_column(sa.String(64))
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[created_at]
-    expires_at: Mapped[dt.datetime]
-    used_at: Mapped[dt.datetime | None]
-    revoked_at: Mapped[dt.datetime | None]
 
 
-class CustomerPasswordReset(Base):
+class CustomerPasswordReset(EmailedLink, Base):
     """An emailed link to choose a new password (1 hour by default, single use)."""
 
     __tablename__ = "customer_password_resets"
@@ -58,16 +65,6 @@ class CustomerPasswordReset(Base):
     )
 
     id: Mapped[intpk]
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    nonce: Mapped[str] = mapped_column(sa.String(64))
-    # The staff user who sent it from the customer's page; empty when the customer asked.
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[created_at]
-    expires_at: Mapped[dt.datetime]
-    used_at: Mapped[dt.datetime | None]
-    revoked_at: Mapped[dt.datetime | None]
 
 
 class CustomerResetRequest(Base):
