@@ -32,8 +32,9 @@ soak: install ## Workers at 10,000 emails: 4 at once, and killed at random (Post
 screenshots: install ## Retake the README's screenshots in docs/screenshots (browser tests)
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser
 
-lint: install ## Check the code with ruff
-	$(BIN)/ruff check src tests
+lint: install ## Check the code: ruff (lint and format) and mypy
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
 
 bench: install ## Seed 200,000 proofs, load-test pages, mail and files (~10 min); see docs/performance.md
 	$(BIN)/python -m bench.run

@@ -47,16 +47,23 @@ def expect(condition: object, message: str) -> None:
 HANG_SECONDS = 300.0
 
 
-def wait_for_progress(look: Callable[[], T], done: Callable[[T], bool], what: str, *,
-                      check: Callable[[], None] = lambda: None,
-                      hang_seconds: float = HANG_SECONDS) -> T:
+def wait_for_progress(
+    look: Callable[[], T],
+    done: Callable[[T], bool],
+    what: str,
+    *,
+    check: Callable[[], None] = lambda: None,
+    hang_seconds: float = HANG_SECONDS,
+) -> T:
     """Look until `done`; fail when what is seen has not changed for `hang_seconds`."""
     seen = look()
     changed = time.monotonic()
     while not done(seen):
         check()
-        expect(time.monotonic() - changed < hang_seconds,
-               f"no progress for {hang_seconds:.0f} s: {what} ({seen})")
+        expect(
+            time.monotonic() - changed < hang_seconds,
+            f"no progress for {hang_seconds:.0f} s: {what} ({seen})",
+        )
         time.sleep(0.2)
         now = look()
         if now != seen:
@@ -65,6 +72,7 @@ def wait_for_progress(look: Callable[[], T], done: Callable[[T], bool], what: st
 
 
 # ---- the shared parts ------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
@@ -128,9 +136,14 @@ def s3_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(s3={"addressing_style": "path"}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def object_keys(s3: Any, bucket: str) -> list[str]:
@@ -176,9 +189,25 @@ def redis_server(folder: Path, start_limit: float = 300) -> Iterator[str]:
 
     port = free_port()
     log = (folder / "redis.log").open("wb")
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(folder),
-                                "--daemonize", "no"], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+            "--daemonize",
+            "no",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     try:
@@ -205,6 +234,7 @@ def redis_server(folder: Path, start_limit: float = 300) -> Iterator[str]:
 
 
 # ---- the machines ----------------------------------------------------------------------------
+
 
 @dataclass
 class Machine:
@@ -237,52 +267,94 @@ class Cluster:
         return self.app_servers + self.workers
 
     def logs(self, tail: int = 40) -> str:
-        return "\n".join(f"--- {m.name} (last {tail} lines)\n" +
-                         "\n".join(m.output().splitlines()[-tail:]) for m in self.machines)
+        return "\n".join(
+            f"--- {m.name} (last {tail} lines)\n" + "\n".join(m.output().splitlines()[-tail:])
+            for m in self.machines
+        )
 
     def check_running(self) -> None:
         for machine in self.machines:
             if machine.process.poll() is not None:
-                raise CheckFailed(f"{machine.name} exited with {machine.process.returncode}\n"
-                                  + self.logs())
+                raise CheckFailed(
+                    f"{machine.name} exited with {machine.process.returncode}\n" + self.logs()
+                )
 
 
-def settings(*, database_url: str, s3_endpoint: str, bucket: str, redis_url: str,
-             smtp_port: int, base_url: str) -> dict[str, str]:
+def settings(
+    *,
+    database_url: str,
+    s3_endpoint: str,
+    bucket: str,
+    redis_url: str,
+    smtp_port: int,
+    base_url: str,
+) -> dict[str, str]:
     """The environment every machine gets: production settings, no shared folder."""
     from cryptography.fernet import Fernet
 
     return {
-        "PROOFDESK_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-        "SMTP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": database_url,
-        "BASE_URL": base_url, "STORAGE": "s3", "S3_BUCKET": bucket,
-        "S3_ENDPOINT_URL": s3_endpoint, "S3_ACCESS_KEY_ID": "test",
-        "S3_SECRET_ACCESS_KEY": "test", "S3_PREFIX": "studio", "RATELIMIT_STORAGE_URI": redis_url,
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
-        "SMTP_FROM": "studio@proofs.example.test", "SMTP_TIMEOUT": "10", "LOG_LEVEL": "WARNING",
+        "PROOFDESK_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "SMTP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": database_url,
+        "BASE_URL": base_url,
+        "STORAGE": "s3",
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": "test",
+        "S3_SECRET_ACCESS_KEY": "test",
+        "S3_PREFIX": "studio",
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "studio@proofs.example.test",
+        "SMTP_TIMEOUT": "10",
+        "LOG_LEVEL": "WARNING",
     }
 
 
 def _start(name: str, command: list[str], workdir: Path, env: dict[str, str]) -> Machine:
     folder = workdir / name
     folder.mkdir(parents=True)
-    own = {"INSTANCE_PATH": str(folder / "instance"), "UPLOAD_FOLDER": str(folder / "uploads"),
-           "PROOFDESK_HOME": str(folder)}  # no .env is read from the repository
-    passed_on = {k: v for k, v in os.environ.items()
-                 if k in {"PATH", "PYTHONPATH", "LANG", "TMPDIR"}}
+    own = {
+        "INSTANCE_PATH": str(folder / "instance"),
+        "UPLOAD_FOLDER": str(folder / "uploads"),
+        "PROOFDESK_HOME": str(folder),
+    }  # no .env is read from the repository
+    passed_on = {
+        k: v for k, v in os.environ.items() if k in {"PATH", "PYTHONPATH", "LANG", "TMPDIR"}
+    }
     log = (folder / "output.log").open("wb")
-    process = subprocess.Popen(command, cwd=folder, env={**passed_on, **env, **own},
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=folder, env={**passed_on, **env, **own}, stdout=log, stderr=subprocess.STDOUT
+    )
     return Machine(name=name, folder=folder, process=process, log=log)
 
 
 def start_app_server(name: str, port: int, workdir: Path, env: dict[str, str]) -> Machine:
-    machine = _start(name, [sys.executable, "-m", "gunicorn", "--workers", "2",
-                            "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-                            "--graceful-timeout", "5",
-                            # Its own, not the shared ~/.gunicorn/gunicorn.ctl of this host.
-                            "--control-socket", str(workdir / name / "gunicorn.ctl"),
-                            "proofdesk.wsgi:app"], workdir, env)
+    machine = _start(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            # Its own, not the shared ~/.gunicorn/gunicorn.ctl of this host.
+            "--control-socket",
+            str(workdir / name / "gunicorn.ctl"),
+            "proofdesk.wsgi:app",
+        ],
+        workdir,
+        env,
+    )
     machine.url = f"http://127.0.0.1:{port}"
     return machine
 
@@ -323,9 +395,14 @@ def stop(machines: list[Machine]) -> list[int]:
 
 
 @contextlib.contextmanager
-def cluster(workdir: Path, *, app_servers: int = 2, workers: int = 3,
-            postgres_admin_url: str = POSTGRES_ADMIN_URL, redis_url: str | None = None
-            ) -> Iterator[tuple[Cluster, Any, Any]]:
+def cluster(
+    workdir: Path,
+    *,
+    app_servers: int = 2,
+    workers: int = 3,
+    postgres_admin_url: str = POSTGRES_ADMIN_URL,
+    redis_url: str | None = None,
+) -> Iterator[tuple[Cluster, Any, Any]]:
     """Everything started, and everything stopped again however the check ends. Yields the
     cluster, the SMTP sink and the S3 client (bucket in cluster.settings["S3_BUCKET"])."""
     from tests.mailserver import free_port, start_server
@@ -341,9 +418,14 @@ def cluster(workdir: Path, *, app_servers: int = 2, workers: int = 3,
         sink = start_server(workdir, mode="plain")
         stack.callback(sink.stop)
         ports = [free_port() for _ in range(app_servers)]
-        env = settings(database_url=database_url, s3_endpoint=endpoint, bucket=bucket,
-                       redis_url=redis_url, smtp_port=sink.port,
-                       base_url=f"http://127.0.0.1:{ports[0]}")
+        env = settings(
+            database_url=database_url,
+            s3_endpoint=endpoint,
+            bucket=bucket,
+            redis_url=redis_url,
+            smtp_port=sink.port,
+            base_url=f"http://127.0.0.1:{ports[0]}",
+        )
         running = Cluster(settings=env)
         stack.callback(lambda: stop(running.machines))
         for n, port in enumerate(ports, 1):

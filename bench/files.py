@@ -29,14 +29,16 @@ def make_image(path: Path) -> None:
     """About 50 MB of PNG: 4096 × 4096 pixels of noise, which does not compress."""
     side = 4096
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
-        path, "PNG", compress_level=1)
+        path, "PNG", compress_level=1
+    )
 
 
 def make_pdf(path: Path) -> None:
     """200 pages of text, shapes and a photo, like a catalogue."""
     photo = io.BytesIO()
     Image.frombytes("RGB", (900, 600), os.urandom(900 * 600 * 3)).resize((900, 600)).save(
-        photo, "JPEG", quality=85)
+        photo, "JPEG", quality=85
+    )
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(False)
     for number in range(1, PDF_PAGES + 1):
@@ -58,9 +60,16 @@ class Designer:
     def __init__(self, base: str) -> None:
         self.base = base
         self.http = requests.Session()
-        self.http.post(base + "/login", data={
-            "email": designer_email(BENCH_DESIGNER_ID), "password": PASSWORD,
-            "csrf_token": self._csrf("/login")}, allow_redirects=False, timeout=30)
+        self.http.post(
+            base + "/login",
+            data={
+                "email": designer_email(BENCH_DESIGNER_ID),
+                "password": PASSWORD,
+                "csrf_token": self._csrf("/login"),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
 
     def _csrf(self, path: str) -> str:
         page = self.http.get(self.base + path, timeout=60).text
@@ -73,11 +82,17 @@ class Designer:
         token = self._csrf("/proofs/new")
         with path.open("rb") as fh:
             started = time.monotonic()
-            answer = self.http.post(self.base + "/proofs/new", data={
-                "csrf_token": token, "customer_id": str(BENCH_CUSTOMER_ID),
-                "title": f"Bench upload {path.name}"},
-                files={"file": (path.name, fh, content_type)}, allow_redirects=False,
-                timeout=600)
+            answer = self.http.post(
+                self.base + "/proofs/new",
+                data={
+                    "csrf_token": token,
+                    "customer_id": str(BENCH_CUSTOMER_ID),
+                    "title": f"Bench upload {path.name}",
+                },
+                files={"file": (path.name, fh, content_type)},
+                allow_redirects=False,
+                timeout=600,
+            )
         answered = time.monotonic()
         match = re.search(r"/proofs/(\d+)$", answer.headers.get("Location", ""))
         if answer.status_code != 302 or not match:
@@ -131,13 +146,21 @@ class PeakSampler:
         return self.peak_mb
 
 
-def upload_one(procs: Processes, env: dict[str, str], path: Path, content_type: str, *,
-               render: bool) -> dict[str, Any]:
+def upload_one(
+    procs: Processes, env: dict[str, str], path: Path, content_type: str, *, render: bool
+) -> dict[str, Any]:
     """A fresh one-worker gunicorn (so its peak memory is this upload's), and for a PDF a
     fresh worker process that renders the remaining pages."""
     server, base = gunicorn(procs, f"files-web-{path.stem}", env, workers=1)
-    worker = procs.start(f"files-worker-{path.stem}", [str(BIN / "proofdesk"), "worker"],
-                         {**env, "LOG_LEVEL": "INFO"}) if render else None
+    worker = (
+        procs.start(
+            f"files-worker-{path.stem}",
+            [str(BIN / "proofdesk"), "worker"],
+            {**env, "LOG_LEVEL": "INFO"},
+        )
+        if render
+        else None
+    )
     try:
         designer = Designer(base)
         web = _web_worker(server.pid)
@@ -148,10 +171,13 @@ def upload_one(procs: Processes, env: dict[str, str], path: Path, content_type: 
         designer.first_page(proof_id)
         first = time.monotonic()
         result: dict[str, Any] = {
-            "bytes": path.stat().st_size, "answer_s": round(answered - started, 3),
+            "bytes": path.stat().st_size,
+            "answer_s": round(answered - started, 3),
             "first_preview_s": round(first - started, 3),
-            "web_worker_mb_before": before, "web_worker_mb_after": memory_mb(web),
-            "web_render_child_peak_mb": web_children.stop()}
+            "web_worker_mb_before": before,
+            "web_worker_mb_after": memory_mb(web),
+            "web_render_child_peak_mb": web_children.stop(),
+        }
         if worker is not None and render_children is not None:
             designer.wait_rendered(proof_id, timeout=600)
             result["all_pages_s"] = round(time.monotonic() - started, 2)
@@ -180,8 +206,10 @@ def plain_loop(path: Path) -> dict[str, float]:
     started = time.monotonic()
     for first in range(1, PDF_PAGES + 1, 20):
         list(render_pdf_pages(str(path), range(first, min(first + 20, PDF_PAGES + 1))))
-    return {"pypdfium2_s": round(plain, 2), "app_render_function_s":
-            round(time.monotonic() - started, 2)}
+    return {
+        "pypdfium2_s": round(plain, 2),
+        "app_render_function_s": round(time.monotonic() - started, 2),
+    }
 
 
 def run(procs: Processes, env: dict[str, str], folder: Path) -> dict[str, Any]:
@@ -190,7 +218,7 @@ def run(procs: Processes, env: dict[str, str], folder: Path) -> dict[str, Any]:
     make_pdf(pdf)
     results: dict[str, Any] = {
         "image": upload_one(procs, env, image, "image/png", render=False),
-        "pdf": {"pages": PDF_PAGES,
-                **upload_one(procs, env, pdf, "application/pdf", render=True)}}
+        "pdf": {"pages": PDF_PAGES, **upload_one(procs, env, pdf, "application/pdf", render=True)},
+    }
     results["pdf"].update(plain_loop(pdf))
     return results

@@ -38,13 +38,15 @@ def wait_for(path: Path, message_ids: list[str], timeout: float) -> dict[str, fl
         if wanted <= seen.keys():
             return {m: seen[m] for m in message_ids}
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(wanted - seen.keys())} of {len(wanted)} messages did "
-                               f"not arrive within {timeout:.0f} s")
+            raise RuntimeError(
+                f"{len(wanted - seen.keys())} of {len(wanted)} messages did "
+                f"not arrive within {timeout:.0f} s"
+            )
         time.sleep(0.05)
 
 
 def queue(app: Flask, proof_ids: list[int]) -> tuple[list[str], float]:
-    """"Notify customer now" for these proofs, in one transaction; the Message-IDs and the
+    """ "Notify customer now" for these proofs, in one transaction; the Message-IDs and the
     time of the commit."""
     from proofdesk.db import get_session
     from proofdesk.proofs.emails import notify_customer
@@ -56,9 +58,15 @@ def queue(app: Flask, proof_ids: list[int]) -> tuple[list[str], float]:
         for proof_id in proof_ids:
             proof = session.get(Proof, proof_id)
             assert proof is not None
-            notes.append(notify_customer(session, proof=proof,
-                                         version_number=proof.current_version,
-                                         custom_message=None, config=app.config))
+            notes.append(
+                notify_customer(
+                    session,
+                    proof=proof,
+                    version_number=proof.current_version,
+                    custom_message=None,
+                    config=app.config,
+                )
+            )
         session.commit()
         committed = time.time()
         return [n.message_id for n in notes], committed
@@ -76,21 +84,33 @@ def sample_message(app: Flask, proof_id: int) -> EmailMessage:
         session = get_session()
         proof = session.get(Proof, proof_id)
         assert proof is not None
-        note = CustomerNotification(kind="proof", customer=proof.customer, proof_id=proof.id,
-                                    version_number=proof.current_version,
-                                    to_address=proof.customer.email, subject="")
+        note = CustomerNotification(
+            kind="proof",
+            customer=proof.customer,
+            proof_id=proof.id,
+            version_number=proof.current_version,
+            to_address=proof.customer.email,
+            subject="",
+        )
         template, context = content_for(session, note)
         subject, text, html = render_email(template, **context)
-        message = build_message(to=proof.customer.email, subject=subject, text=text, html=html,
-                                from_address=FROM, from_name=proof.designer.name,
-                                reply_to=proof.designer.email,
-                                message_id=message_id_for(app.config["BASE_URL"]))
+        message = build_message(
+            to=proof.customer.email,
+            subject=subject,
+            text=text,
+            html=html,
+            from_address=FROM,
+            from_name=proof.designer.name,
+            reply_to=proof.designer.email,
+            message_id=message_id_for(app.config["BASE_URL"]),
+        )
         session.rollback()
         return message
 
 
-def smtplib_loop(port: int, message: EmailMessage, count: int, *, reuse: bool,
-                 sink: Path) -> dict[str, float]:
+def smtplib_loop(
+    port: int, message: EmailMessage, count: int, *, reuse: bool, sink: Path
+) -> dict[str, float]:
     """MAIL, RCPT, DATA as the worker does them, with a new connection per message (as the
     worker) or one connection for all (the sink's own limit)."""
     ids = []
@@ -125,8 +145,10 @@ def smtplib_loop(port: int, message: EmailMessage, count: int, *, reuse: bool,
 
 
 def _start_workers(procs: Processes, env: dict[str, str], count: int, tag: str) -> list[Any]:
-    children = [procs.start(f"worker-{tag}-{k}", [str(BIN / "proofdesk"), "worker"], env)
-                for k in range(count)]
+    children = [
+        procs.start(f"worker-{tag}-{k}", [str(BIN / "proofdesk"), "worker"], env)
+        for k in range(count)
+    ]
     deadline = time.monotonic() + 60
     while True:
         logs = [(procs.log_dir / f"worker-{tag}-{k}.log").read_text() for k in range(count)]
@@ -137,8 +159,15 @@ def _start_workers(procs: Processes, env: dict[str, str], count: int, tag: str) 
         time.sleep(0.2)
 
 
-def worker_rate(procs: Processes, env: dict[str, str], app: Flask, *, workers: int,
-                proof_ids: list[int], sink: Path) -> dict[str, float]:
+def worker_rate(
+    procs: Processes,
+    env: dict[str, str],
+    app: Flask,
+    *,
+    workers: int,
+    proof_ids: list[int],
+    sink: Path,
+) -> dict[str, float]:
     children = _start_workers(procs, env, workers, f"rate{workers}")
     try:
         ids, committed = queue(app, proof_ids)
@@ -147,13 +176,18 @@ def worker_rate(procs: Processes, env: dict[str, str], app: Flask, *, workers: i
         for child in children:
             procs.stop(child)
     first, last = min(seen.values()), max(seen.values())
-    return {"workers": workers, "messages": len(ids), "seconds": round(last - committed, 2),
-            "rate": round(len(ids) / (last - committed), 1),
-            "steady_rate": round((len(ids) - 1) / max(last - first, 1e-6), 1)}
+    return {
+        "workers": workers,
+        "messages": len(ids),
+        "seconds": round(last - committed, 2),
+        "rate": round(len(ids) / (last - committed), 1),
+        "steady_rate": round((len(ids) - 1) / max(last - first, 1e-6), 1),
+    }
 
 
-def notify_latency(procs: Processes, env: dict[str, str], app: Flask, *, proof_ids: list[int],
-                   sink: Path) -> dict[str, float]:
+def notify_latency(
+    procs: Processes, env: dict[str, str], app: Flask, *, proof_ids: list[int], sink: Path
+) -> dict[str, float]:
     """One worker waiting as in production; one notification at a time, at random gaps."""
     children = _start_workers(procs, env, 1, "latency")
     rng = random.Random(5)
@@ -168,9 +202,12 @@ def notify_latency(procs: Processes, env: dict[str, str], app: Flask, *, proof_i
         for child in children:
             procs.stop(child)
     waits = sorted(seen[m] - queued[m] for m in queued)
-    return {"messages": len(waits), "p50_s": round(statistics.median(waits), 3),
-            "p95_s": round(waits[int(0.95 * (len(waits) - 1))], 3),
-            "max_s": round(waits[-1], 3)}
+    return {
+        "messages": len(waits),
+        "p50_s": round(statistics.median(waits), 3),
+        "p95_s": round(waits[int(0.95 * (len(waits) - 1))], 3),
+        "max_s": round(waits[-1], 3),
+    }
 
 
 def queries_per_message(app: Flask, proof_ids: list[int], port: int) -> float:
@@ -179,8 +216,7 @@ def queries_per_message(app: Flask, proof_ids: list[int], port: int) -> float:
 
     from proofdesk.notifications.tasks import send_due
 
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none",
-                      SMTP_FROM=FROM)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", SMTP_FROM=FROM)
     seen: list[str] = []
 
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -198,41 +234,57 @@ def queries_per_message(app: Flask, proof_ids: list[int], port: int) -> float:
     return round(len(seen) / len(proof_ids), 1)
 
 
-def run(procs: Processes, env: dict[str, str], app: Flask, *, messages: int,
-        first_proof: int) -> dict[str, Any]:
+def run(
+    procs: Processes, env: dict[str, str], app: Flask, *, messages: int, first_proof: int
+) -> dict[str, Any]:
     port = free_port()
     sink = procs.log_dir / "sink.txt"
-    sink_process = procs.start("mailsink", [str(BIN / "python"), "-m", "bench.mailsink",
-                                            str(port), str(sink)], env)
+    sink_process = procs.start(
+        "mailsink", [str(BIN / "python"), "-m", "bench.mailsink", str(port), str(sink)], env
+    )
     try:
         deadline = time.monotonic() + 30
         while "listening" not in (procs.log_dir / "mailsink.log").read_text():
             if time.monotonic() > deadline or sink_process.poll() is not None:
                 raise RuntimeError("the SMTP sink did not start")
             time.sleep(0.1)
-        worker_env = {**env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-                      "SMTP_SECURITY": "none", "SMTP_FROM": FROM, "LOG_LEVEL": "INFO"}
+        worker_env = {
+            **env,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "SMTP_SECURITY": "none",
+            "SMTP_FROM": FROM,
+            "LOG_LEVEL": "INFO",
+        }
         message = sample_message(app, first_proof)
         results: dict[str, Any] = {"message_bytes": len(message.as_bytes(policy=SMTP_POLICY))}
-        results["smtplib_new_connection"] = smtplib_loop(port, message, messages, reuse=False,
-                                                         sink=sink)
-        results["smtplib_one_connection"] = smtplib_loop(port, message, messages, reuse=True,
-                                                         sink=sink)
+        results["smtplib_new_connection"] = smtplib_loop(
+            port, message, messages, reuse=False, sink=sink
+        )
+        results["smtplib_one_connection"] = smtplib_loop(
+            port, message, messages, reuse=True, sink=sink
+        )
         proofs = iter(range(first_proof, first_proof + 10 * messages))
         for count in (1, 4):
             batch = [next(proofs) for _ in range(messages)]
-            results[f"worker_{count}"] = worker_rate(procs, worker_env, app, workers=count,
-                                                     proof_ids=batch, sink=sink)
-            print(f"  {count} worker(s): {results[f'worker_{count}']['rate']:.0f} messages/s",
-                  flush=True)
+            results[f"worker_{count}"] = worker_rate(
+                procs, worker_env, app, workers=count, proof_ids=batch, sink=sink
+            )
+            print(
+                f"  {count} worker(s): {results[f'worker_{count}']['rate']:.0f} messages/s",
+                flush=True,
+            )
         limit = results["smtplib_new_connection"]["rate"]
         for count in (1, 4):
             results[f"worker_{count}"]["share_of_smtplib"] = round(
-                results[f"worker_{count}"]["rate"] / limit, 3)
+                results[f"worker_{count}"]["rate"] / limit, 3
+            )
         results["queries_per_message"] = queries_per_message(
-            app, [next(proofs) for _ in range(20)], port)
+            app, [next(proofs) for _ in range(20)], port
+        )
         results["notify_latency"] = notify_latency(
-            procs, worker_env, app, proof_ids=[next(proofs) for _ in range(40)], sink=sink)
+            procs, worker_env, app, proof_ids=[next(proofs) for _ in range(40)], sink=sink
+        )
     finally:
         procs.stop(sink_process)
     return results

@@ -24,8 +24,9 @@ class Processes:
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"{name}.log").open("wb")
-        child = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        child = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         self.children.append(child)
         return child
@@ -68,15 +69,27 @@ def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float = 60) -> 
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def gunicorn(procs: Processes, name: str, env: dict[str, str], *, workers: int) -> tuple[
-        subprocess.Popen[bytes], str]:
+def gunicorn(
+    procs: Processes, name: str, env: dict[str, str], *, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving proofdesk.wsgi:app on a free port; the child and its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    child = procs.start(name, [str(BIN / "gunicorn"), "--workers", str(workers), "--bind",
-                               f"127.0.0.1:{port}", "--timeout", "300",
-                               "--no-control-socket",
-                               "proofdesk.wsgi:app"], {**env, "BASE_URL": base})
+    child = procs.start(
+        name,
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "300",
+            "--no-control-socket",
+            "proofdesk.wsgi:app",
+        ],
+        {**env, "BASE_URL": base},
+    )
     wait_http(base + "/healthz", child)
     return child, base
 

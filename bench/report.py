@@ -24,9 +24,13 @@ def growth(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         if key == "healthz":
             continue
         small, large = pages[SMALL][key], pages[LARGE][key]
-        rows[key] = {"p50_small_ms": small["p50_ms"], "p50_large_ms": large["p50_ms"],
-                     "ratio": round(large["p50_ms"] / small["p50_ms"], 2),
-                     "queries_small": queries[SMALL][key], "queries_large": queries[LARGE][key]}
+        rows[key] = {
+            "p50_small_ms": small["p50_ms"],
+            "p50_large_ms": large["p50_ms"],
+            "ratio": round(large["p50_ms"] / small["p50_ms"], 2),
+            "queries_small": queries[SMALL][key],
+            "queries_large": queries[LARGE][key],
+        }
     return rows
 
 
@@ -40,31 +44,69 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     def add(name: str, value: float, goal: float, *, higher: bool, unit: str) -> None:
         met = value >= goal if higher else value <= goal
         factor = (goal / value if higher else value / goal) if value else float("inf")
-        checks.append({"target": name, "value": round(value, 2), "goal": goal, "unit": unit,
-                       "met": met,
-                       "missed_by": None if met else round(factor, 2)})
+        checks.append(
+            {
+                "target": name,
+                "value": round(value, 2),
+                "goal": goal,
+                "unit": unit,
+                "met": met,
+                "missed_by": None if met else round(factor, 2),
+            }
+        )
 
     for key in keys:
-        add(f"{labels[key]}: throughput ≥ 25% of /healthz",
-            round(100 * large[key]["share_of_ceiling"], 1), 25, higher=True, unit="%")
+        add(
+            f"{labels[key]}: throughput ≥ 25% of /healthz",
+            round(100 * large[key]["share_of_ceiling"], 1),
+            25,
+            higher=True,
+            unit="%",
+        )
     for key in keys:
-        add(f"{labels[key]}: p95 < 50 ms at 16 clients", large[key]["p95_ms"], 50,
-            higher=False, unit="ms")
+        add(
+            f"{labels[key]}: p95 < 50 ms at 16 clients",
+            large[key]["p95_ms"],
+            50,
+            higher=False,
+            unit="ms",
+        )
     for key, row in results["growth"].items():
-        add(f"{labels[key]}: median at 200k within 1.3× of 2k", row["ratio"], 1.3,
-            higher=False, unit="×")
+        add(
+            f"{labels[key]}: median at 200k within 1.3× of 2k",
+            row["ratio"],
+            1.3,
+            higher=False,
+            unit="×",
+        )
     for key, row in results["growth"].items():
-        checks.append({"target": f"{labels[key]}: same number of queries at both sizes",
-                       "value": f"{row['queries_small']} / {row['queries_large']}",
-                       "goal": "equal", "unit": "", "met": row["queries_small"] ==
-                       row["queries_large"], "missed_by": None})
+        checks.append(
+            {
+                "target": f"{labels[key]}: same number of queries at both sizes",
+                "value": f"{row['queries_small']} / {row['queries_large']}",
+                "goal": "equal",
+                "unit": "",
+                "met": row["queries_small"] == row["queries_large"],
+                "missed_by": None,
+            }
+        )
     mail = results["mail"]
     for count in (1, 4):
-        add(f"Worker send rate, {count} worker{'s' if count > 1 else ''}: ≥ 80% of the "
-            "plain smtplib loop", round(100 * mail[f"worker_{count}"]["share_of_smtplib"], 1),
-            80, higher=True, unit="%")
-    add("First page of a 200-page PDF in under 1 s",
-        results["files"]["pdf"]["first_preview_s"], 1.0, higher=False, unit="s")
+        add(
+            f"Worker send rate, {count} worker{'s' if count > 1 else ''}: ≥ 80% of the "
+            "plain smtplib loop",
+            round(100 * mail[f"worker_{count}"]["share_of_smtplib"], 1),
+            80,
+            higher=True,
+            unit="%",
+        )
+    add(
+        "First page of a 200-page PDF in under 1 s",
+        results["files"]["pdf"]["first_preview_s"],
+        1.0,
+        higher=False,
+        unit="s",
+    )
     return checks
 
 
@@ -84,8 +126,12 @@ def plots(results: dict[str, Any]) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(11, 4.5))
     for offset, size in ((-0.2, SMALL), (0.2, LARGE)):
-        ax.bar([i + offset for i in x], [100 * pages[size][k]["share_of_ceiling"] for k in keys],
-               width=0.4, label=f"{size} proofs")
+        ax.bar(
+            [i + offset for i in x],
+            [100 * pages[size][k]["share_of_ceiling"] for k in keys],
+            width=0.4,
+            label=f"{size} proofs",
+        )
     ax.axhline(25, color="red", linestyle="--", label="target 25%")
     ax.set_ylabel("throughput, % of /healthz")
     ax.set_xticks(x, names, fontsize=8)
@@ -98,8 +144,12 @@ def plots(results: dict[str, Any]) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(11, 4.5))
     for offset, pct in ((-0.27, "p50_ms"), (0, "p95_ms"), (0.27, "p99_ms")):
-        ax.bar([i + offset for i in x], [pages[LARGE][k][pct] for k in keys], width=0.27,
-               label=pct.replace("_ms", ""))
+        ax.bar(
+            [i + offset for i in x],
+            [pages[LARGE][k][pct] for k in keys],
+            width=0.27,
+            label=pct.replace("_ms", ""),
+        )
     ax.axhline(50, color="red", linestyle="--", label="target p95 50 ms")
     ax.set_yscale("log")
     ax.set_ylabel("latency at 200k proofs, ms (log)")
@@ -114,11 +164,16 @@ def plots(results: dict[str, Any]) -> list[str]:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     sizes = [results["sizes"][SMALL]["proofs"], results["sizes"][LARGE]["proofs"]]
     for k in keys:
-        left.plot(sizes, [pages[s][k]["rps"] for s in (SMALL, LARGE)], marker="o",
-                  label=labels[k])
+        left.plot(sizes, [pages[s][k]["rps"] for s in (SMALL, LARGE)], marker="o", label=labels[k])
         right.plot(sizes, [pages[s][k]["p50_ms"] for s in (SMALL, LARGE)], marker="o")
-    left.plot(sizes, [pages[s]["healthz"]["rps"] for s in (SMALL, LARGE)], marker="o",
-              linestyle="--", color="black", label="/healthz")
+    left.plot(
+        sizes,
+        [pages[s]["healthz"]["rps"] for s in (SMALL, LARGE)],
+        marker="o",
+        linestyle="--",
+        color="black",
+        label="/healthz",
+    )
     for axis, title in ((left, "requests/s"), (right, "median latency, ms")):
         axis.set_xscale("log")
         axis.set_xlabel("proofs in the database")
@@ -133,28 +188,36 @@ def plots(results: dict[str, Any]) -> list[str]:
 
 
 def _pages_table(results: dict[str, Any]) -> list[str]:
-    lines = ["| Page | Size | req/s | % of /healthz | p50 ms | p95 ms | p99 ms | queries | "
-             "CPU ms per request (in-process) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| Page | Size | req/s | % of /healthz | p50 ms | p95 ms | p99 ms | queries | "
+        "CPU ms per request (in-process) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for key, label in results["labels"].items():
         for size in (SMALL, LARGE):
             run = results["pages"][size][key]
             share = "100" if key == "healthz" else f"{100 * run['share_of_ceiling']:.1f}"
             queries = results["queries"][size].get(key, "")
             cpu = results["cpu_ms"][size].get(key, "")
-            lines.append(f"| {label} | {size} | {run['rps']:.0f} | {share} | "
-                         f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f} | "
-                         f"{queries} | {cpu} |")
+            lines.append(
+                f"| {label} | {size} | {run['rps']:.0f} | {share} | "
+                f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f} | "
+                f"{queries} | {cpu} |"
+            )
     return lines
 
 
 def _growth_table(results: dict[str, Any]) -> list[str]:
-    lines = ["| Page | p50 at 2k, ms | p50 at 200k, ms | ratio | queries 2k / 200k |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| Page | p50 at 2k, ms | p50 at 200k, ms | ratio | queries 2k / 200k |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for key, row in results["growth"].items():
-        lines.append(f"| {results['labels'][key]} | {row['p50_small_ms']:.1f} | "
-                     f"{row['p50_large_ms']:.1f} | {row['ratio']:.2f} | "
-                     f"{row['queries_small']} / {row['queries_large']} |")
+        lines.append(
+            f"| {results['labels'][key]} | {row['p50_small_ms']:.1f} | "
+            f"{row['p50_large_ms']:.1f} | {row['ratio']:.2f} | "
+            f"{row['queries_small']} / {row['queries_large']} |"
+        )
     return lines
 
 
@@ -162,13 +225,20 @@ def _mail_lines(mail: dict[str, Any]) -> list[str]:
     return [
         "| Sender | messages | seconds | messages/s | share of smtplib loop |",
         "| --- | ---: | ---: | ---: | ---: |",
-        *(f"| plain smtplib, {name} | {mail[k]['messages']} | {mail[k]['seconds']} | "
-          f"{mail[k]['rate']} | {'100%' if k == 'smtplib_new_connection' else ''} |"
-          for k, name in (("smtplib_new_connection", "a connection per message"),
-                          ("smtplib_one_connection", "one connection for all"))),
-        *(f"| Proofdesk worker × {n} | {mail[f'worker_{n}']['messages']} | "
-          f"{mail[f'worker_{n}']['seconds']} | {mail[f'worker_{n}']['rate']} | "
-          f"{100 * mail[f'worker_{n}']['share_of_smtplib']:.0f}% |" for n in (1, 4)),
+        *(
+            f"| plain smtplib, {name} | {mail[k]['messages']} | {mail[k]['seconds']} | "
+            f"{mail[k]['rate']} | {'100%' if k == 'smtplib_new_connection' else ''} |"
+            for k, name in (
+                ("smtplib_new_connection", "a connection per message"),
+                ("smtplib_one_connection", "one connection for all"),
+            )
+        ),
+        *(
+            f"| Proofdesk worker × {n} | {mail[f'worker_{n}']['messages']} | "
+            f"{mail[f'worker_{n}']['seconds']} | {mail[f'worker_{n}']['rate']} | "
+            f"{100 * mail[f'worker_{n}']['share_of_smtplib']:.0f}% |"
+            for n in (1, 4)
+        ),
         "",
         f"Notify customer now → message in the sink ({mail['notify_latency']['messages']} "
         f"messages, one worker): p50 {mail['notify_latency']['p50_s']:.2f} s, p95 "
@@ -206,10 +276,15 @@ def _files_lines(files: dict[str, Any]) -> list[str]:
 def _several_lines(figures: dict[str, Any] | None) -> list[str]:
     if not figures:
         return ["Not run in this measurement."]
-    return ["Two gunicorn app servers, three workers, one PostgreSQL, moto's S3 server, login "
-            "throttling in Redis: passed. Figures: " + ", ".join(
-                f"{key.replace('_', ' ')} {value}" for key, value in figures.items()
-                if isinstance(value, (int, float, str)))]
+    return [
+        "Two gunicorn app servers, three workers, one PostgreSQL, moto's S3 server, login "
+        "throttling in Redis: passed. Figures: "
+        + ", ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in figures.items()
+            if isinstance(value, (int, float, str))
+        )
+    ]
 
 
 def markdown(results: dict[str, Any], plot_files: list[str]) -> str:
@@ -228,19 +303,23 @@ def markdown(results: dict[str, Any], plot_files: list[str]) -> str:
         "",
         "| Size | rows | database | seeded in |",
         "| --- | ---: | ---: | ---: |",
-        *(f"| {name}: {s['proofs']:,} proofs, {s['customers']:,} customers, "
-          f"{s['designers']} designers | {s['seed']['total_rows']:,} | "
-          f"{s['seed']['database_mb']} MB | {s['seed']['seconds']:.0f} s |"
-          for name, s in sizes.items()),
+        *(
+            f"| {name}: {s['proofs']:,} proofs, {s['customers']:,} customers, "
+            f"{s['designers']} designers | {s['seed']['total_rows']:,} | "
+            f"{s['seed']['database_mb']} MB | {s['seed']['seconds']:.0f} s |"
+            for name, s in sizes.items()
+        ),
         "",
         "### Targets",
         "",
         "| Target | measured | goal | met | missed by |",
         "| --- | ---: | ---: | :---: | ---: |",
-        *(f"| {t['target']} | {t['value']}{t['unit']} | {t['goal']}{t['unit']} | "
-          f"{'yes' if t['met'] else '**no**'} | "
-          f"{'' if t['missed_by'] is None else str(t['missed_by']) + '×'} |"
-          for t in results["targets"]),
+        *(
+            f"| {t['target']} | {t['value']}{t['unit']} | {t['goal']}{t['unit']} | "
+            f"{'yes' if t['met'] else '**no**'} | "
+            f"{'' if t['missed_by'] is None else str(t['missed_by']) + '×'} |"
+            for t in results["targets"]
+        ),
         "",
         "### Pages",
         "",

@@ -19,19 +19,83 @@ from proofdesk.review.services import SHARE_PURPOSE
 from proofdesk.tokens import derive_token, hash_token
 
 N = "\\N"
-FIRST = ("Anna", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Iris", "Jonas",
-         "Kira", "Liam", "Mia", "Noah", "Olivia", "Paul", "Rosa", "Sam", "Tara", "Yusuf")
-LAST = ("Bauer", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jansen",
-        "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Silva", "Tanaka")
-THINGS = ("Business cards", "Shop sign", "Menu", "Flyer A5", "Poster A2", "Brochure",
-          "Van wrap", "Label", "Banner", "Catalogue", "Invitation", "Window decal")
-SAYINGS = ("Can the logo be a little larger?", "Please use the darker blue from our guide.",
-           "Typo in the second line: 'recieve'.", "Looks great, just the phone number is old.",
-           "Could we try a white background?", "Move the address to the bottom right.",
-           "The photo is too dark on this page.", "Done, see the new version.",
-           "Agreed, fixed in the next version.", "Please check the bleed on the right edge.")
-KINDS = ("comment.added", "share_link.viewed", "version.uploaded", "share_link.viewed",
-         "comment.added", "decision.approved", "thread.resolved")
+FIRST = (
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Olivia",
+    "Paul",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Yusuf",
+)
+LAST = (
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+)
+THINGS = (
+    "Business cards",
+    "Shop sign",
+    "Menu",
+    "Flyer A5",
+    "Poster A2",
+    "Brochure",
+    "Van wrap",
+    "Label",
+    "Banner",
+    "Catalogue",
+    "Invitation",
+    "Window decal",
+)
+SAYINGS = (
+    "Can the logo be a little larger?",
+    "Please use the darker blue from our guide.",
+    "Typo in the second line: 'recieve'.",
+    "Looks great, just the phone number is old.",
+    "Could we try a white background?",
+    "Move the address to the bottom right.",
+    "The photo is too dark on this page.",
+    "Done, see the new version.",
+    "Agreed, fixed in the next version.",
+    "Please check the bleed on the right edge.",
+)
+KINDS = (
+    "comment.added",
+    "share_link.viewed",
+    "version.uploaded",
+    "share_link.viewed",
+    "comment.added",
+    "decision.approved",
+    "thread.resolved",
+)
 PASSWORD = "bench-password-1"
 
 
@@ -48,8 +112,9 @@ def customer_email(cid: int) -> str:
 
 
 def designer_email(uid: int) -> str:
-    return "admin@studio.example.test" if uid == ADMIN_ID else \
-        f"designer{uid - 1}@studio.example.test"
+    return (
+        "admin@studio.example.test" if uid == ADMIN_ID else f"designer{uid - 1}@studio.example.test"
+    )
 
 
 def version_sha(vid: int) -> str:
@@ -59,28 +124,61 @@ def version_sha(vid: int) -> str:
 def users(size: Size, password_hash: str, now: float) -> Iterator[str]:
     for uid in range(1, size.designers + 2):
         role, name = ("admin", "Ada Admin") if uid == ADMIN_ID else ("designer", person(uid))
-        yield "\t".join((str(uid), designer_email(uid), name, role, "t", password_hash,
-                         ts(now - 4 * 365 * 86400), "starttls"))
+        yield "\t".join(
+            (
+                str(uid),
+                designer_email(uid),
+                name,
+                role,
+                "t",
+                password_hash,
+                ts(now - 4 * 365 * 86400),
+                "starttls",
+            )
+        )
 
 
 def customers(size: Size, now: float) -> Iterator[str]:
     for cid in range(1, size.customers + 1):
-        company = f"{LAST[cid % len(LAST)]} {('GmbH', 'Ltd', 'Studio', 'Bakery')[cid % 4]}" \
-            if cid % 10 < 7 else N
-        yield "\t".join((str(cid), person(cid * 7), customer_email(cid), company,
-                         str(BENCH_DESIGNER_ID + cid % size.designers),
-                         ts(now - 3 * 365 * 86400 + cid)))
+        company = (
+            f"{LAST[cid % len(LAST)]} {('GmbH', 'Ltd', 'Studio', 'Bakery')[cid % 4]}"
+            if cid % 10 < 7
+            else N
+        )
+        yield "\t".join(
+            (
+                str(cid),
+                person(cid * 7),
+                customer_email(cid),
+                company,
+                str(BENCH_DESIGNER_ID + cid % size.designers),
+                ts(now - 3 * 365 * 86400 + cid),
+            )
+        )
 
 
 def proofs(p: ProofPlan) -> Iterator[str]:
     for i, designer in enumerate(p.designer):
         versions = len(p.versions_of(i))
         message = f"Here is the {THINGS[i % len(THINGS)].lower()}." if i % 3 == 0 else N
-        due = time.strftime("%Y-%m-%d", time.gmtime(p.created[i] + 7 * 86400)) \
-            if i % 5 < 3 else N
-        yield "\t".join((str(i + 1), str(designer), str(p.customer[i]),
-                         f"{THINGS[i % len(THINGS)]} #{i + 1}", message, due, p.status[i],
-                         str(versions), ts(p.created[i]), ts(p.last_activity[i]), "f", N, N))
+        due = time.strftime("%Y-%m-%d", time.gmtime(p.created[i] + 7 * 86400)) if i % 5 < 3 else N
+        yield "\t".join(
+            (
+                str(i + 1),
+                str(designer),
+                str(p.customer[i]),
+                f"{THINGS[i % len(THINGS)]} #{i + 1}",
+                message,
+                due,
+                p.status[i],
+                str(versions),
+                ts(p.created[i]),
+                ts(p.last_activity[i]),
+                "f",
+                N,
+                N,
+            )
+        )
 
 
 def versions(p: ProofPlan, rng: random.Random) -> Iterator[str]:
@@ -90,13 +188,26 @@ def versions(p: ProofPlan, rng: random.Random) -> Iterator[str]:
         number = vid - first[proof] + 1
         pdf = p.version_kind[index] == "pdf"
         pages = p.version_pages[index]
-        yield "\t".join((
-            str(vid), str(proof + 1), str(number),
-            "bench/shared/original.pdf" if pdf else "bench/shared/original.png",
-            f"artwork-v{number}.{'pdf' if pdf else 'png'}",
-            "application/pdf" if pdf else "image/png", p.version_kind[index],
-            str(rng.randrange(200_000, 40_000_000)), version_sha(vid), str(pages), str(pages),
-            "done", N, N, str(p.designer[proof]), ts(p.version_created[index])))
+        yield "\t".join(
+            (
+                str(vid),
+                str(proof + 1),
+                str(number),
+                "bench/shared/original.pdf" if pdf else "bench/shared/original.png",
+                f"artwork-v{number}.{'pdf' if pdf else 'png'}",
+                "application/pdf" if pdf else "image/png",
+                p.version_kind[index],
+                str(rng.randrange(200_000, 40_000_000)),
+                version_sha(vid),
+                str(pages),
+                str(pages),
+                "done",
+                N,
+                N,
+                str(p.designer[proof]),
+                ts(p.version_created[index]),
+            )
+        )
 
 
 def pages(p: ProofPlan) -> Iterator[str]:
@@ -104,9 +215,17 @@ def pages(p: ProofPlan) -> Iterator[str]:
     for index, count in enumerate(p.version_pages):
         for number in range(1, count + 1):
             page_id += 1
-            yield "\t".join((str(page_id), str(index + 1), str(number),
-                             f"bench/shared/page-{number}.jpg",
-                             f"bench/shared/thumb-{number}.jpg", "1700", "2400"))
+            yield "\t".join(
+                (
+                    str(page_id),
+                    str(index + 1),
+                    str(number),
+                    f"bench/shared/page-{number}.jpg",
+                    f"bench/shared/thumb-{number}.jpg",
+                    "1700",
+                    "2400",
+                )
+            )
 
 
 def share_links(p: ProofPlan, secret_key: str, nonces: dict[int, str]) -> Iterator[str]:
@@ -114,8 +233,9 @@ def share_links(p: ProofPlan, secret_key: str, nonces: dict[int, str]) -> Iterat
         nonce = f"bench{i + 1:08d}{hashlib.sha256(str(i).encode()).hexdigest()[:24]}"
         nonces[i] = nonce
         token_hash = hash_token(derive_token(secret_key, SHARE_PURPOSE, nonce))
-        yield "\t".join((str(i + 1), str(i + 1), token_hash, nonce, ts(p.created[i]),
-                         str(designer), N))
+        yield "\t".join(
+            (str(i + 1), str(i + 1), token_hash, nonce, ts(p.created[i]), str(designer), N)
+        )
 
 
 def comments(p: ProofPlan, rng: random.Random) -> Iterator[str]:
@@ -136,18 +256,50 @@ def comments(p: ProofPlan, rng: random.Random) -> Iterator[str]:
             body = SAYINGS[(i + m) % len(SAYINGS)]
             if roots and rng.random() < 0.4:
                 parent, vid = rng.choice(roots)
-                yield "\t".join((str(cid), str(i + 1), str(vid), author,
-                                 str(p.designer[i]) if staff else N, N, body, when,
-                                 str(parent), N, N, N, N, N, N, N))
+                yield "\t".join(
+                    (
+                        str(cid),
+                        str(i + 1),
+                        str(vid),
+                        author,
+                        str(p.designer[i]) if staff else N,
+                        N,
+                        body,
+                        when,
+                        str(parent),
+                        N,
+                        N,
+                        N,
+                        N,
+                        N,
+                        N,
+                        N,
+                    )
+                )
                 continue
             vid = rng.choice(vids)
             pinned = rng.random() < 0.4
             resolved = vid != vids[-1] and rng.random() < 0.5
-            yield "\t".join((
-                str(cid), str(i + 1), str(vid), author, str(p.designer[i]) if staff else N,
-                N, body, when, N, "1" if pinned else N,
-                f"{rng.random():.3f}" if pinned else N, f"{rng.random():.3f}" if pinned else N,
-                N, N, when if resolved else N, author if resolved else N))
+            yield "\t".join(
+                (
+                    str(cid),
+                    str(i + 1),
+                    str(vid),
+                    author,
+                    str(p.designer[i]) if staff else N,
+                    N,
+                    body,
+                    when,
+                    N,
+                    "1" if pinned else N,
+                    f"{rng.random():.3f}" if pinned else N,
+                    f"{rng.random():.3f}" if pinned else N,
+                    N,
+                    N,
+                    when if resolved else N,
+                    author if resolved else N,
+                )
+            )
             roots.append((cid, vid))
 
 
@@ -163,10 +315,24 @@ def decisions(p: ProofPlan, review_proof: int) -> Iterator[str]:
             vid = vids[-1]
         did += 1
         customer = p.customer[i]
-        yield "\t".join((str(did), str(i + 1), str(vid), status, person(customer * 7),
-                         str(customer) if customer == BENCH_CUSTOMER_ID else N, N,
-                         "203.0.113.7", "Mozilla/5.0 (bench)", ts(p.last_activity[i]),
-                         version_sha(vid), N, N, N))
+        yield "\t".join(
+            (
+                str(did),
+                str(i + 1),
+                str(vid),
+                status,
+                person(customer * 7),
+                str(customer) if customer == BENCH_CUSTOMER_ID else N,
+                N,
+                "203.0.113.7",
+                "Mozilla/5.0 (bench)",
+                ts(p.last_activity[i]),
+                version_sha(vid),
+                N,
+                N,
+                N,
+            )
+        )
 
 
 def activities(p: ProofPlan) -> Iterator[str]:
@@ -179,8 +345,18 @@ def activities(p: ProofPlan) -> Iterator[str]:
             staff = kind in {"proof.uploaded", "version.uploaded"}
             actor = person(designer) if staff else person(p.customer[i] * 7)
             at = ts(min(p.created[i] + 900 * m, p.last_activity[i]))
-            yield "\t".join((str(aid), at, kind, str(i + 1), str(designer) if staff else N,
-                             actor, "v1: artwork-v1.pdf" if m == 0 else N, "203.0.113.7"))
+            yield "\t".join(
+                (
+                    str(aid),
+                    at,
+                    kind,
+                    str(i + 1),
+                    str(designer) if staff else N,
+                    actor,
+                    "v1: artwork-v1.pdf" if m == 0 else N,
+                    "203.0.113.7",
+                )
+            )
 
 
 def notifications(p: ProofPlan) -> Iterator[str]:
@@ -193,12 +369,31 @@ def notifications(p: ProofPlan) -> Iterator[str]:
             failed = nid % 20 == 0
             at = ts(min(p.created[i] + 60 + 86400 * m, p.last_activity[i]))
             number = min(m + 1, versions)
-            yield "\t".join((
-                str(nid), "proof", str(customer), str(i + 1), str(number), str(p.designer[i]),
-                N, N, N, customer_email(customer),
-                f"Proof ready for review: {THINGS[i % len(THINGS)]} #{i + 1} (version {number})",
-                N, "failed" if failed else "sent", "6" if failed else "1", at, N,
-                "Temporary failure: 451 4.3.0 mailbox busy" if failed else N,
-                "451 4.3.0 mailbox busy" if failed else "250 2.0.0 Ok: queued",
-                f"<bench.{nid}@proofdesk.example.test>", "default", at, at,
-                N if failed else at))
+            yield "\t".join(
+                (
+                    str(nid),
+                    "proof",
+                    str(customer),
+                    str(i + 1),
+                    str(number),
+                    str(p.designer[i]),
+                    N,
+                    N,
+                    N,
+                    customer_email(customer),
+                    f"Proof ready for review: {THINGS[i % len(THINGS)]} #{i + 1}"
+                    f" (version {number})",
+                    N,
+                    "failed" if failed else "sent",
+                    "6" if failed else "1",
+                    at,
+                    N,
+                    "Temporary failure: 451 4.3.0 mailbox busy" if failed else N,
+                    "451 4.3.0 mailbox busy" if failed else "250 2.0.0 Ok: queued",
+                    f"<bench.{nid}@proofdesk.example.test>",
+                    "default",
+                    at,
+                    at,
+                    N if failed else at,
+                )
+            )

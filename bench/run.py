@@ -38,19 +38,25 @@ def ensure_tools() -> None:
         print("--- installing wrk", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     try:
         import matplotlib  # noqa: F401
         import requests  # noqa: F401
     except ImportError:
         print("--- installing the bench tools (pip install -e '.[bench]')", flush=True)
-        subprocess.run([str(BIN / "pip"), "install", "--quiet", "-e", ".[bench]"], cwd=ROOT,
-                       check=True)
+        subprocess.run(
+            [str(BIN / "pip"), "install", "--quiet", "-e", ".[bench]"], cwd=ROOT, check=True
+        )
 
 
-def seed_with_retry(seed: Any, database: str, size: Any, settings: Any,
-                    now: dt.datetime) -> dict[str, Any]:
+def seed_with_retry(
+    seed: Any, database: str, size: Any, settings: Any, now: dt.datetime
+) -> dict[str, Any]:
     """Create, migrate and fill one database; once more from scratch if the server went away
     meanwhile (other test suites on this machine restart PostgreSQL on purpose)."""
     import psycopg
@@ -59,8 +65,9 @@ def seed_with_retry(seed: Any, database: str, size: Any, settings: Any,
         try:
             seed.create_database(database)
             seed.migrate(settings.env(database))
-            result: dict[str, Any] = seed.seed(database, size,
-                                               secret_key=settings.secret_key, now=now)
+            result: dict[str, Any] = seed.seed(
+                database, size, secret_key=settings.secret_key, now=now
+            )
             return result
         except (psycopg.OperationalError, subprocess.CalledProcessError) as exc:
             if attempt == 2:
@@ -73,8 +80,13 @@ def phase(name: str, started: float) -> None:
     print(f"--- {name} ({time.monotonic() - started:.0f} s)", flush=True)
 
 
-def bench_pages(procs: Processes, settings: Any, databases: dict[str, str],
-                seeded: dict[str, dict[str, Any]], apps: dict[str, Any]) -> dict[str, Any]:
+def bench_pages(
+    procs: Processes,
+    settings: Any,
+    databases: dict[str, str],
+    seeded: dict[str, dict[str, Any]],
+    apps: dict[str, Any],
+) -> dict[str, Any]:
     from bench import pages
 
     servers, cookies, page_lists, queries, cpu_ms = {}, {}, {}, {}, {}
@@ -82,26 +94,31 @@ def bench_pages(procs: Processes, settings: Any, databases: dict[str, str],
     try:
         for size, database in databases.items():
             token = pages.prepare_accounts(apps[size], seeded[size]["share_proof_id"])
-            child, base = gunicorn(procs, f"web-{size}", settings.env(database),
-                                   workers=WEB_WORKERS)
+            child, base = gunicorn(
+                procs, f"web-{size}", settings.env(database), workers=WEB_WORKERS
+            )
             children.append(child)
             servers[size] = base
-            cookies[size] = {who: pages.login(base, who)
-                             for who in ("designer", "admin", "customer")}
+            cookies[size] = {
+                who: pages.login(base, who) for who in ("designer", "admin", "customer")
+            }
             page_lists[size] = pages.pages(seeded[size]["review_proof_id"], token)
             for page in page_lists[size]:
                 pages.check(base, page, cookies[size].get(page.who) if page.who else None)
             counted = pages.in_process(apps[size], page_lists[size], cookies[size])
             queries[size], cpu_ms[size] = counted["queries"], counted["cpu_ms"]
-        measured = pages.load(servers, page_lists, cookies, seconds=SECONDS_PER_PAGE,
-                              rounds=ROUNDS)
+        measured = pages.load(servers, page_lists, cookies, seconds=SECONDS_PER_PAGE, rounds=ROUNDS)
     finally:
         for child in children:
             procs.stop(child)
     first = next(iter(page_lists.values()))
-    return {"labels": {p.key: p.label for p in first}, "pages": measured, "queries": queries,
-            "cpu_ms": cpu_ms,
-            "paths": {size: {p.key: p.path for p in ps} for size, ps in page_lists.items()}}
+    return {
+        "labels": {p.key: p.label for p in first},
+        "pages": measured,
+        "queries": queries,
+        "cpu_ms": cpu_ms,
+        "paths": {size: {p.key: p.path for p in ps} for size, ps in page_lists.items()},
+    }
 
 
 def main() -> int:
@@ -131,12 +148,17 @@ def main() -> int:
     signal.alarm(TIME_LIMIT)
     results: dict[str, Any] = {
         "started_at": now.isoformat(timespec="seconds"),
-        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                 text=True).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "machine": {"cpus": os.cpu_count(), "load_start": os.getloadavg()},
-        "gunicorn_workers": WEB_WORKERS, "connections": pages.CONNECTIONS,
-        "seconds_per_page": SECONDS_PER_PAGE, "rounds": ROUNDS, "sizes": {},
-        "phase_seconds": {}}
+        "gunicorn_workers": WEB_WORKERS,
+        "connections": pages.CONNECTIONS,
+        "seconds_per_page": SECONDS_PER_PAGE,
+        "rounds": ROUNDS,
+        "sizes": {},
+        "phase_seconds": {},
+    }
     try:
         seed.shared_files(instance / "uploads")
         seeded = {}
@@ -145,17 +167,25 @@ def main() -> int:
             database = databases[size.name]
             created.append(database)
             seeded[size.name] = seed_with_retry(seed, database, size, settings, now)
-            results["sizes"][size.name] = {"proofs": size.proofs, "customers": size.customers,
-                                           "designers": size.designers,
-                                           "seed": seeded[size.name]}
+            results["sizes"][size.name] = {
+                "proofs": size.proofs,
+                "customers": size.customers,
+                "designers": size.designers,
+                "seed": seeded[size.name],
+            }
             apps[size.name] = create_app(settings.app_config(database))
         results["phase_seconds"]["seed"] = round(time.monotonic() - started)
         phase("pages: wrk against gunicorn, both sizes interleaved", started)
         results.update(bench_pages(procs, settings, databases, seeded, apps))
         results["phase_seconds"]["pages"] = round(time.monotonic() - started)
         phase("mail: worker against a plain smtplib loop, to a local SMTP sink", started)
-        results["mail"] = mail.run(procs, settings.env(databases[LARGE.name]), apps[LARGE.name],
-                                   messages=MAIL_MESSAGES, first_proof=1001)
+        results["mail"] = mail.run(
+            procs,
+            settings.env(databases[LARGE.name]),
+            apps[LARGE.name],
+            messages=MAIL_MESSAGES,
+            first_proof=1001,
+        )
         results["phase_seconds"]["mail"] = round(time.monotonic() - started)
         phase("files: 50 MB image and 200-page PDF through the app", started)
         results["files"] = files.run(procs, settings.env(databases[LARGE.name]), instance)
@@ -164,7 +194,8 @@ def main() -> int:
         from bench.several_machines import run_several_machines
 
         results["several_machines"] = run_several_machines(
-            proofs=2, notifications=1000, progress=lambda line: phase(f"  {line}", started))
+            proofs=2, notifications=1000, progress=lambda line: phase(f"  {line}", started)
+        )
         results["phase_seconds"]["several_machines"] = round(time.monotonic() - started)
         results["machine"]["load_end"] = os.getloadavg()
         results["seconds"] = round(time.monotonic() - started)

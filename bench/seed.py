@@ -22,31 +22,41 @@ from bench.studio import ProofPlan, Size, plan
 from proofdesk.passwords import hash_password
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-TABLES = ("users", "customers", "proofs", "proof_versions", "proof_pages", "share_links",
-          "comments", "decisions", "activities", "customer_notifications")
+TABLES = (
+    "users",
+    "customers",
+    "proofs",
+    "proof_versions",
+    "proof_pages",
+    "share_links",
+    "comments",
+    "decisions",
+    "activities",
+    "customer_notifications",
+)
 COLUMNS = {
     "users": "id, email, name, role, active, password_hash, created_at, smtp_security",
     "customers": "id, name, email, company, created_by_id, created_at",
     "proofs": "id, designer_id, customer_id, title, message, due_date, status, "
-              "current_version, created_at, last_activity_at, require_terms, locked_at, "
-              "locked_by_id",
+    "current_version, created_at, last_activity_at, require_terms, locked_at, "
+    "locked_by_id",
     "proof_versions": "id, proof_id, number, file_key, original_filename, content_type, kind, "
-                      "size_bytes, sha256, page_count, pages_rendered, render_status, "
-                      "render_error, render_claimed_until, uploaded_by_id, created_at",
+    "size_bytes, sha256, page_count, pages_rendered, render_status, "
+    "render_error, render_claimed_until, uploaded_by_id, created_at",
     "proof_pages": "id, version_id, number, image_key, thumb_key, width, height",
     "share_links": "id, proof_id, token_hash, nonce, created_at, created_by_id, revoked_at",
     "comments": "id, proof_id, version_id, author_name, author_user_id, author_customer_id, "
-                "body, created_at, parent_id, page_number, pin_x, pin_y, pin_w, pin_h, "
-                "resolved_at, resolved_by",
+    "body, created_at, parent_id, page_number, pin_x, pin_y, pin_w, pin_h, "
+    "resolved_at, resolved_by",
     "decisions": "id, proof_id, version_id, decision, reviewer_name, customer_id, comment_id, "
-                 "ip, user_agent, created_at, file_sha256, terms, withdrawn_at, "
-                 "withdrawn_reason",
+    "ip, user_agent, created_at, file_sha256, terms, withdrawn_at, "
+    "withdrawn_reason",
     "activities": "id, at, kind, proof_id, user_id, actor, detail, ip",
     "customer_notifications": "id, kind, customer_id, proof_id, version_number, designer_id, "
-                              "invite_id, reset_id, batch_id, to_address, subject, "
-                              "custom_message, status, attempts, next_attempt_at, "
-                              "claimed_until, last_error, smtp_reply, message_id, mailer, "
-                              "created_at, updated_at, sent_at",
+    "invite_id, reset_id, batch_id, to_address, subject, "
+    "custom_message, status, attempts, next_attempt_at, "
+    "claimed_until, last_error, smtp_reply, message_id, mailer, "
+    "created_at, updated_at, sent_at",
 }
 
 
@@ -79,8 +89,13 @@ def drop_database(name: str) -> None:
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 class Progress:
@@ -103,10 +118,16 @@ class Progress:
     def _show(self, fraction: float, table: str) -> None:
         elapsed = time.monotonic() - self.started
         bar = "#" * int(fraction * 30)
-        line = (f"  seeding {self.label} [{bar:<30}] {fraction:4.0%} {self.done:>10,} rows "
-                f"{table:<24} {self.done / max(elapsed, 1e-6):>9,.0f} rows/s")
-        print(("\r" if self.tty else "") + line, end="" if self.tty else "\n", file=sys.stderr,
-              flush=True)
+        line = (
+            f"  seeding {self.label} [{bar:<30}] {fraction:4.0%} {self.done:>10,} rows "
+            f"{table:<24} {self.done / max(elapsed, 1e-6):>9,.0f} rows/s"
+        )
+        print(
+            ("\r" if self.tty else "") + line,
+            end="" if self.tty else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         if self.shown < (100 if self.tty else 10):
@@ -135,9 +156,18 @@ def _copy(conn: psycopg.Connection, table: str, lines: Iterable[str], progress: 
 
 def _expected_rows(size: Size, p: ProofPlan) -> int:
     versions = len(p.version_proof)
-    return (size.designers + 1 + size.customers + 2 * size.proofs + versions
-            + sum(p.version_pages) + sum(p.comments) + sum(p.activities)
-            + sum(p.notifications) + size.proofs * 7 // 10)
+    return (
+        size.designers
+        + 1
+        + size.customers
+        + 2 * size.proofs
+        + versions
+        + sum(p.version_pages)
+        + sum(p.comments)
+        + sum(p.activities)
+        + sum(p.notifications)
+        + size.proofs * 7 // 10
+    )
 
 
 def seed(name: str, size: Size, *, secret_key: str, now: dt.datetime) -> dict[str, object]:
@@ -170,20 +200,26 @@ def seed(name: str, size: Size, *, secret_key: str, now: dt.datetime) -> dict[st
         for table in TABLES:
             counts[table] = _copy(conn, table, generators[table], progress)
         for table in TABLES:
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
         conn.commit()
     progress.close()
     copied = time.monotonic() - started
     with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         size_bytes = conn.execute("SELECT pg_database_size(current_database())").fetchone()
-    return {"rows": counts, "total_rows": sum(counts.values()),
-            "copy_seconds": round(copied, 1),
-            "seconds": round(time.monotonic() - started, 1),
-            "database_mb": round((size_bytes[0] if size_bytes else 0) / 2**20),
-            "review_proof_id": p.review_proof + 1, "share_proof_id": p.share_proof + 1,
-            "share_nonce": nonces[p.share_proof]}
+    return {
+        "rows": counts,
+        "total_rows": sum(counts.values()),
+        "copy_seconds": round(copied, 1),
+        "seconds": round(time.monotonic() - started, 1),
+        "database_mb": round((size_bytes[0] if size_bytes else 0) / 2**20),
+        "review_proof_id": p.review_proof + 1,
+        "share_proof_id": p.share_proof + 1,
+        "share_nonce": nonces[p.share_proof],
+    }
 
 
 def shared_files(upload_folder: Path) -> None:

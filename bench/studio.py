@@ -33,10 +33,24 @@ class Size:
     notifications: int
 
 
-SMALL = Size("2k", designers=200, customers=200, proofs=2_000, comments=10_000,
-             activities=10_000, notifications=2_000)
-LARGE = Size("200k", designers=200, customers=20_000, proofs=200_000, comments=1_000_000,
-             activities=1_000_000, notifications=200_000)
+SMALL = Size(
+    "2k",
+    designers=200,
+    customers=200,
+    proofs=2_000,
+    comments=10_000,
+    activities=10_000,
+    notifications=2_000,
+)
+LARGE = Size(
+    "200k",
+    designers=200,
+    customers=20_000,
+    proofs=200_000,
+    comments=1_000_000,
+    activities=1_000_000,
+    notifications=200_000,
+)
 
 ADMIN_ID, BENCH_DESIGNER_ID, BENCH_CUSTOMER_ID = 1, 2, 1
 VERSION_WEIGHTS = ((1, 40), (2, 30), (3, 20), (4, 10))
@@ -66,8 +80,11 @@ class ProofPlan:
     bench_customer_proofs: list[int] = field(default_factory=list)
 
     def versions_of(self, i: int) -> range:
-        end = self.first_version_id[i + 1] if i + 1 < len(self.first_version_id) \
+        end = (
+            self.first_version_id[i + 1]
+            if i + 1 < len(self.first_version_id)
             else len(self.version_proof) + 1
+        )
         return range(self.first_version_id[i], end)
 
 
@@ -99,10 +116,16 @@ def plan(size: Size, now: dt.datetime, seed: int = 7) -> ProofPlan:
     p.notifications = _spread(rng, size.notifications, n)
     version_id = 1
     for i in range(n):
-        p.designer.append(BENCH_DESIGNER_ID if i % BENCH_DESIGNER_SHARE == 0
-                          else rng.randrange(BENCH_DESIGNER_ID + 1, size.designers + 2))
-        p.customer.append(BENCH_CUSTOMER_ID if i in mine
-                          else rng.randrange(BENCH_CUSTOMER_ID + 1, size.customers + 1))
+        p.designer.append(
+            BENCH_DESIGNER_ID
+            if i % BENCH_DESIGNER_SHARE == 0
+            else rng.randrange(BENCH_DESIGNER_ID + 1, size.designers + 2)
+        )
+        p.customer.append(
+            BENCH_CUSTOMER_ID
+            if i in mine
+            else rng.randrange(BENCH_CUSTOMER_ID + 1, size.customers + 1)
+        )
         created = start + span * i / n + rng.uniform(0, 3600)
         p.created.append(created)
         count = BENCH_PROOF_VERSIONS if i in special else int(_weighted(rng, VERSION_WEIGHTS))
@@ -123,8 +146,7 @@ def plan(size: Size, now: dt.datetime, seed: int = 7) -> ProofPlan:
             p.version_created.append(when)
             version_id += 1
         p.last_activity.append(min(when + rng.uniform(600, 5 * 86400), now.timestamp() - 60))
-        p.status.append("awaiting_review" if i in special
-                        else str(_weighted(rng, STATUS_WEIGHTS)))
+        p.status.append("awaiting_review" if i in special else str(_weighted(rng, STATUS_WEIGHTS)))
         if i in special:
             p.comments[i] = BENCH_PROOF_COMMENTS
             p.activities[i] = BENCH_PROOF_ACTIVITIES

@@ -30,7 +30,8 @@ from proofdesk.web import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 PASSWORD = "correct horse battery"
 TEST_SMTP_KEY = "8yXqVq3s7oH4ZrWw6cH1mB9kF2pL5tN0aJ3dG7eQ4uI="
 SKIPPED_PARTS: dict[str, str] = {}
@@ -61,7 +62,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for part, reason in SKIPPED_PARTS.items():
         terminalreporter.write_line(
             f"!!! {part.upper()} TESTS WERE SKIPPED: {reason}. "
-            f"Set REQUIRE_{part.upper()}=1 to make this a failure.", red=True, bold=True)
+            f"Set REQUIRE_{part.upper()}=1 to make this a failure.",
+            red=True,
+            bold=True,
+        )
 
 
 def alembic_config(url: str) -> Config:
@@ -75,8 +79,9 @@ def postgres_database(name: str) -> Iterator[str]:
     """A fresh PostgreSQL database for the tests, dropped afterwards."""
     try:
         # pool_pre_ping: the server may have been restarted since (tests/faults).
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                                 pool_pre_ping=True)
+        admin = sa.create_engine(
+            POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True
+        )
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
@@ -91,8 +96,9 @@ def postgres_database(name: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database (`alembic upgrade head`), once per backend per test session."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'proofdesk.sqlite3'}"
@@ -171,6 +177,7 @@ def db_session(app: Flask) -> Iterator[Session]:
 
 # ---- sample artwork -------------------------------------------------------------------------
 
+
 def png_bytes(width: int = 320, height: int = 200, color: str = "#3366cc") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "PNG")
@@ -178,14 +185,17 @@ def png_bytes(width: int = 320, height: int = 200, color: str = "#3366cc") -> by
 
 
 def pdf_bytes(pages: int = 3) -> bytes:
-    images = [Image.new("RGB", (300, 420), c) for c in ("#cc3333", "#33aa55", "#3355cc",
-                                                        "#aaaa33") * (pages // 4 + 1)]
+    images = [
+        Image.new("RGB", (300, 420), c)
+        for c in ("#cc3333", "#33aa55", "#3355cc", "#aaaa33") * (pages // 4 + 1)
+    ]
     out = io.BytesIO()
     images[0].save(out, "PDF", save_all=True, append_images=images[1:pages], resolution=72)
     return out.getvalue()
 
 
 # ---- factories -------------------------------------------------------------------------------
+
 
 class Factory:
     def __init__(self, app: Flask, session: Session) -> None:
@@ -197,39 +207,69 @@ class Factory:
         self.count += 1
         return self.count
 
-    def user(self, role: str = "designer", name: str | None = None,
-             email: str | None = None, password: str = PASSWORD) -> User:
+    def user(
+        self,
+        role: str = "designer",
+        name: str | None = None,
+        email: str | None = None,
+        password: str = PASSWORD,
+    ) -> User:
         n = self._n()
-        user = accounts.create_user(self.session, email=email or f"{role}{n}@studio.test",
-                                    name=name or f"{role.title()} {n}", role=role,
-                                    password=password)
+        user = accounts.create_user(
+            self.session,
+            email=email or f"{role}{n}@studio.test",
+            name=name or f"{role.title()} {n}",
+            role=role,
+            password=password,
+        )
         self.session.commit()
         return user
 
-    def customer(self, name: str | None = None, email: str | None = None,
-                 company: str | None = "Acme Signs", created_by: User | None = None
-                 ) -> Customer:
+    def customer(
+        self,
+        name: str | None = None,
+        email: str | None = None,
+        company: str | None = "Acme Signs",
+        created_by: User | None = None,
+    ) -> Customer:
         n = self._n()
         customer = customers.create_customer(
-            self.session, name=name or f"Customer {n}", email=email or f"customer{n}@client.test",
-            company=company, created_by_id=created_by.id if created_by else None)
+            self.session,
+            name=name or f"Customer {n}",
+            email=email or f"customer{n}@client.test",
+            company=company,
+            created_by_id=created_by.id if created_by else None,
+        )
         self.session.commit()
         return customer
 
-    def proof(self, designer: User, customer: Customer | None = None, title: str = "Shop sign",
-              data: bytes | None = None, filename: str = "sign.png") -> Proof:
+    def proof(
+        self,
+        designer: User,
+        customer: Customer | None = None,
+        title: str = "Shop sign",
+        data: bytes | None = None,
+        filename: str = "sign.png",
+    ) -> Proof:
         customer = customer or self.customer()
         with self.app.app_context():
             return self._proof(designer, customer, title, data, filename)
 
-    def _proof(self, designer: User, customer: Customer, title: str, data: bytes | None,
-               filename: str) -> Proof:
+    def _proof(
+        self, designer: User, customer: Customer, title: str, data: bytes | None, filename: str
+    ) -> Proof:
         proof = proofs.create_proof(
-            self.session, storage=self.app.extensions["storage"], designer=designer,
+            self.session,
+            storage=self.app.extensions["storage"],
+            designer=designer,
             customer_id=customer.id,
-            title=title, message=None, due_date=None,
+            title=title,
+            message=None,
+            due_date=None,
             upload=proofs.Upload(stream=io.BytesIO(data or png_bytes()), filename=filename),
-            limits=proofs.Limits.from_config(self.app.config), ip="127.0.0.1")
+            limits=proofs.Limits.from_config(self.app.config),
+            ip="127.0.0.1",
+        )
         self.session.commit()
         return proof
 
@@ -242,14 +282,21 @@ def factory(app: Flask, db_session: Session) -> Factory:
 def csrf_token(client: FlaskClient, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page)
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 
 
 def login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
-    response = client.post("/login", data={"email": user.email, "password": password,
-                                           "csrf_token": csrf_token(client, "/login")})
+    response = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": password,
+            "csrf_token": csrf_token(client, "/login"),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
 
 

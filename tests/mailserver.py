@@ -32,20 +32,32 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -61,8 +73,9 @@ class Inbox:
         with self.lock:
             if self.script:
                 return self.script.pop(0)
-            message = email.message_from_bytes(envelope.original_content,
-                                               policy=email.policy.default)
+            message = email.message_from_bytes(
+                envelope.original_content, policy=email.policy.default
+            )
             self.messages.append(message)  # type: ignore[arg-type]
         return "250 2.0.0 Ok: queued"
 
@@ -79,8 +92,11 @@ class Inbox:
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode() \
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USERNAME.encode()
         and auth_data.password == PASSWORD.encode()
+    )
     return AuthResult(success=ok, handled=False)
 
 
@@ -109,14 +125,22 @@ def start_server(folder: Path, *, mode: str = "starttls") -> SmtpServer:
     context.load_cert_chain(cert, key)
     inbox = Inbox()
     port = free_port()
-    kwargs: dict[str, object] = {"hostname": "127.0.0.1", "port": port,
-                                 "authenticator": _authenticator}
+    kwargs: dict[str, object] = {
+        "hostname": "127.0.0.1",
+        "port": port,
+        "authenticator": _authenticator,
+    }
     if mode == "starttls":
-        kwargs.update(tls_context=context, require_starttls=True, auth_required=True,
-                      auth_require_tls=True)
+        kwargs.update(
+            tls_context=context, require_starttls=True, auth_required=True, auth_require_tls=True
+        )
     elif mode == "ssl":
-        kwargs.update(ssl_context=context, server_hostname="localhost", auth_required=True,
-                      auth_require_tls=False)
+        kwargs.update(
+            ssl_context=context,
+            server_hostname="localhost",
+            auth_required=True,
+            auth_require_tls=False,
+        )
     else:
         kwargs.update(auth_required=False, auth_require_tls=False)
     import warnings
@@ -126,16 +150,23 @@ def start_server(folder: Path, *, mode: str = "starttls") -> SmtpServer:
         warnings.simplefilter("ignore")
         controller = Controller(inbox, **kwargs)  # type: ignore[arg-type]
         controller.start()
-    return SmtpServer(host="127.0.0.1", port=port, inbox=inbox, cafile=str(cert),
-                      controller=controller)
+    return SmtpServer(
+        host="127.0.0.1", port=port, inbox=inbox, cafile=str(cert), controller=controller
+    )
 
 
 def smtp_settings(server: SmtpServer, *, mode: str = "starttls") -> dict[str, str]:
     """App settings for using this server as the default mailer."""
-    return {"SMTP_HOST": server.host, "SMTP_PORT": str(server.port), "SMTP_SECURITY": mode,
-            "SMTP_USERNAME": USERNAME if mode != "none" else "",
-            "SMTP_PASSWORD": PASSWORD if mode != "none" else "", "SMTP_CA_FILE": server.cafile,
-            "SMTP_FROM": "studio@proofs.example.test", "SMTP_TIMEOUT": "5"}
+    return {
+        "SMTP_HOST": server.host,
+        "SMTP_PORT": str(server.port),
+        "SMTP_SECURITY": mode,
+        "SMTP_USERNAME": USERNAME if mode != "none" else "",
+        "SMTP_PASSWORD": PASSWORD if mode != "none" else "",
+        "SMTP_CA_FILE": server.cafile,
+        "SMTP_FROM": "studio@proofs.example.test",
+        "SMTP_TIMEOUT": "5",
+    }
 
 
 def mailbox(folder: str | Path) -> list[EmailMessage]:
@@ -143,8 +174,10 @@ def mailbox(folder: str | Path) -> list[EmailMessage]:
     path = Path(folder)
     if not path.exists():
         return []
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for p in sorted(path.glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for p in sorted(path.glob("*.eml"))
+    ]
 
 
 def text_and_html(message: EmailMessage) -> tuple[str, str]:

@@ -23,8 +23,9 @@ MODULES = {module_name(path): path for path in sorted((SRC / "proofdesk").rglob(
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imported_names(module: str, tree: ast.AST) -> list[str]:
@@ -118,8 +119,16 @@ def test_notifications_imports_no_domain():
     a designer's SMTP settings, admin pages) are not a domain here, and the customer model is
     whom a notification goes to: the log looks up the customer it is filtered by."""
     graph = import_graph()
-    imported = {target for module, targets in graph.items()
-                if module.startswith("proofdesk.notifications") for target in targets}
-    foreign = sorted(name for name in imported if name != "proofdesk.customers.models"
-                     and name.removeprefix("proofdesk.").partition(".")[0] in DOMAINS)
+    imported = {
+        target
+        for module, targets in graph.items()
+        if module.startswith("proofdesk.notifications")
+        for target in targets
+    }
+    foreign = sorted(
+        name
+        for name in imported
+        if name != "proofdesk.customers.models"
+        and name.removeprefix("proofdesk.").partition(".")[0] in DOMAINS
+    )
     assert foreign == []

@@ -35,9 +35,23 @@ def cli_env(config: dict[str, str]) -> dict[str, str]:
 def test_create_user_reads_the_password_from_stdin(db_url, tmp_path, app, db_session):
     env = cli_env(app_config(db_url, tmp_path))
     result = subprocess.run(
-        [PROOFDESK, "create-user", "--role", "admin", "--email", "Ops@Studio.test",
-         "--name", "Ops", "--password-stdin"], input="a long enough passphrase\n",
-        env=env, capture_output=True, text=True, timeout=60)
+        [
+            PROOFDESK,
+            "create-user",
+            "--role",
+            "admin",
+            "--email",
+            "Ops@Studio.test",
+            "--name",
+            "Ops",
+            "--password-stdin",
+        ],
+        input="a long enough passphrase\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "Created admin ops@studio.test." in result.stdout
     user = db_session.scalar(sa.select(User).where(User.email == "ops@studio.test"))
@@ -48,9 +62,23 @@ def test_create_user_reads_the_password_from_stdin(db_url, tmp_path, app, db_ses
 def test_create_user_explains_a_bad_password(db_url, tmp_path, app):
     env = cli_env(app_config(db_url, tmp_path))
     result = subprocess.run(
-        [PROOFDESK, "create-user", "--role", "designer", "--email", "d@studio.test",
-         "--name", "D", "--password-stdin"], input="short\n", env=env, capture_output=True,
-        text=True, timeout=60)
+        [
+            PROOFDESK,
+            "create-user",
+            "--role",
+            "designer",
+            "--email",
+            "d@studio.test",
+            "--name",
+            "D",
+            "--password-stdin",
+        ],
+        input="short\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "Use at least 8 characters." in result.stderr
 
@@ -78,12 +106,23 @@ def assert_the_worker_delivers_mail(tmp_path: Path, env: dict[str, str]) -> None
         os.environ.clear()
         os.environ.update(old)
     with session_scope(app) as session:
-        user = create_user(session, email="ops@studio.test", name="Ops", role="admin",
-                           password="a long enough passphrase")
-        customer = create_customer(session, name="Mia", email="mia@client.test", company=None,
-                                   created_by_id=user.id)
-        invites.invite(session, customer=customer, by=user,
-                       settings=TokenSettings.from_config(app.config), ip=None)
+        user = create_user(
+            session,
+            email="ops@studio.test",
+            name="Ops",
+            role="admin",
+            password="a long enough passphrase",
+        )
+        customer = create_customer(
+            session, name="Mia", email="mia@client.test", company=None, created_by_id=user.id
+        )
+        invites.invite(
+            session,
+            customer=customer,
+            by=user,
+            settings=TokenSettings.from_config(app.config),
+            ip=None,
+        )
     app.extensions["db_engine"].dispose()
     mailbox = tmp_path / "instance" / "mailbox"
     deadline = time.monotonic() + 20
@@ -98,13 +137,26 @@ def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
     """What `make run` does on a fresh machine: migrate the embedded default, then serve."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-    env.update(PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"),
-               PROOFDESK_HOME=str(tmp_path))
-    subprocess.run([ALEMBIC, "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=120)
+    env.update(
+        PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"), PROOFDESK_HOME=str(tmp_path)
+    )
+    subprocess.run(
+        [ALEMBIC, "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert (tmp_path / "instance" / "proofdesk.sqlite3").exists()
-    proc = subprocess.Popen([PROOFDESK, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PROOFDESK, "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output = ""
         deadline = time.monotonic() + 60
@@ -136,8 +188,14 @@ def test_run_serves_the_app_and_prints_a_one_time_setup_link(tmp_path):
 
 def start_run(env: dict[str, str], port: int) -> subprocess.Popen:
     """`proofdesk run` (gunicorn with its two workers, and the worker), once /login answers."""
-    proc = subprocess.Popen([PROOFDESK, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PROOFDESK, "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for _ in range(150):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2):
@@ -161,19 +219,27 @@ def wrong_passwords(port: int, email: str, count: int) -> list[tuple[int, str, s
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     url = f"http://127.0.0.1:{port}/login"
     with browser.open(url, timeout=10) as response:
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                          response.read().decode()).group(1)
-    body = urllib.parse.urlencode({"email": email, "password": "not the password",
-                                   "csrf_token": token}).encode()
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', response.read().decode()
+        ).group(1)
+    body = urllib.parse.urlencode(
+        {"email": email, "password": "not the password", "csrf_token": token}
+    ).encode()
     answers = []
     for _ in range(count):
         try:
             with browser.open(url, data=body, timeout=30) as response:
-                answers.append((response.status, response.read().decode(),
-                                response.headers["X-RateLimit-Remaining"]))
+                answers.append(
+                    (
+                        response.status,
+                        response.read().decode(),
+                        response.headers["X-RateLimit-Remaining"],
+                    )
+                )
         except urllib.error.HTTPError as error:
-            answers.append((error.code, error.read().decode(),
-                            error.headers["X-RateLimit-Remaining"]))
+            answers.append(
+                (error.code, error.read().decode(), error.headers["X-RateLimit-Remaining"])
+            )
     return answers
 
 
@@ -195,13 +261,36 @@ def test_run_throttles_the_eleventh_wrong_password_across_both_workers(tmp_path,
     """The documented limit (10 failures in 5 minutes) holds for `make run` as it starts:
     default settings, two gunicorn worker processes."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {
-        "DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI", "PROOFDESK_ENV"}}
-    env.update(PORT=str(port), INSTANCE_PATH=str(tmp_path / "instance"),
-               PROOFDESK_HOME=str(tmp_path), **run_database)
-    subprocess.run([PROOFDESK, "create-user", "--role", "designer", "--email", "d@studio.test",
-                    "--name", "D", "--password-stdin"], input="a long enough passphrase\n",
-                   env=env, check=True, capture_output=True, text=True, timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI", "PROOFDESK_ENV"}
+    }
+    env.update(
+        PORT=str(port),
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        PROOFDESK_HOME=str(tmp_path),
+        **run_database,
+    )
+    subprocess.run(
+        [
+            PROOFDESK,
+            "create-user",
+            "--role",
+            "designer",
+            "--email",
+            "d@studio.test",
+            "--name",
+            "D",
+            "--password-stdin",
+        ],
+        input="a long enough passphrase\n",
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     proc = start_run(env, port)
     try:
         answers = wrong_passwords(port, "d@studio.test", 11)

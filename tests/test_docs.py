@@ -12,15 +12,24 @@ def settings_read_by_the_code() -> set[str]:
     source = (ROOT / "src/proofdesk/config.py").read_text()
     names = set(re.findall(r'env\.get\("([A-Z][A-Z0-9_]+)"', source))
     names |= set(re.findall(r'_int\("([A-Z][A-Z0-9_]+)"', source))
-    names |= set(re.findall(r'os\.environ\.get\("([A-Z][A-Z0-9_]+)"',
-                            (ROOT / "src/proofdesk/cli.py").read_text()))
+    names |= set(
+        re.findall(
+            r'os\.environ\.get\("([A-Z][A-Z0-9_]+)"', (ROOT / "src/proofdesk/cli.py").read_text()
+        )
+    )
     return names
 
 
 def test_every_setting_is_in_env_example_and_the_readme_table():
     names = settings_read_by_the_code()
-    assert {"DATABASE_URL", "SECRET_KEY", "BASE_URL", "LEGACY_PUBLIC_LINKS_ENABLED",
-            "CUSTOMER_LOGIN_ENABLED", "CUSTOMER_NOTIFY_DEFAULT_SUBJECT"} <= names
+    assert {
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "BASE_URL",
+        "LEGACY_PUBLIC_LINKS_ENABLED",
+        "CUSTOMER_LOGIN_ENABLED",
+        "CUSTOMER_NOTIFY_DEFAULT_SUBJECT",
+    } <= names
     example = (ROOT / ".env.example").read_text()
     readme = (ROOT / "README.md").read_text()
     missing_example = sorted(n for n in names if not re.search(rf"^#?\s*{n}=", example, re.M))

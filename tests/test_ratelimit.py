@@ -51,8 +51,9 @@ def test_a_count_outlives_the_rolled_back_request(app, db_url):
             session.execute(sa.text("SELECT 1"))
             if session.get_bind().dialect.name == "postgresql":
                 # (On SQLite a write would make the counter's own connection wait for it.)
-                session.execute(COUNTERS.insert().values(key_hash="f" * 64, hits=1,
-                                                         expires_at=utcnow()))
+                session.execute(
+                    COUNTERS.insert().values(key_hash="f" * 64, hits=1, expires_at=utcnow())
+                )
             assert storage.incr("LIMITER/rollback/x/1/1/minute", 60) == 1
             session.rollback()
         assert storage.get("LIMITER/rollback/x/1/1/minute") == 1
@@ -64,8 +65,9 @@ def test_limiter_reset_empties_the_counts(client, factory):
     user = factory.user()
     token = csrf_token(client, "/login")
     for _ in range(10):
-        client.post("/login", data={"email": user.email, "password": "wrong-password",
-                                    "csrf_token": token})
+        client.post(
+            "/login", data={"email": user.email, "password": "wrong-password", "csrf_token": token}
+        )
     data = {"email": user.email, "password": PASSWORD, "csrf_token": token}
     assert client.post("/login", data=data).status_code == 429
     limiter.reset()

@@ -28,8 +28,13 @@ NOTIFICATIONS = 200
 @pytest.mark.postgres
 def test_two_app_servers_and_three_workers_share_one_database_bucket_and_redis(tmp_path):
     try:
-        results = run_several_machines(proofs=1, notifications=NOTIFICATIONS, workdir=tmp_path,
-                                       postgres_admin_url=POSTGRES_ADMIN_URL, progress=print)
+        results = run_several_machines(
+            proofs=1,
+            notifications=NOTIFICATIONS,
+            workdir=tmp_path,
+            postgres_admin_url=POSTGRES_ADMIN_URL,
+            progress=print,
+        )
     except PartMissing as missing:
         skip_or_fail(missing.part, missing.reason)
     assert results["emails_received"] == results["distinct_message_ids"] == NOTIFICATIONS

@@ -27,6 +27,7 @@ ESCAPING_KEYS = ["../x", "a/../../x", "/etc/passwd", "", "a//b", "./x", "a\\..\\
 
 # ---- moto's S3 server ------------------------------------------------------------------------
 
+
 def _moto_server_class() -> type:
     from moto.server import ThreadedMotoServer
 
@@ -49,9 +50,14 @@ def s3_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test",
-                        config=Config(s3={"addressing_style": "path"}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +110,7 @@ def pending_multipart_uploads(s3: Any, bucket: str) -> list[str]:
 
 # ---- the same behaviour from both backends ---------------------------------------------------
 
+
 @pytest.fixture(params=["local", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     if request.param == "local":
@@ -114,8 +121,9 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
 def stored_files(storage: Storage, request: pytest.FixtureRequest) -> list[str]:
     """Everything the backend holds, temporary files and unfinished uploads included."""
     if isinstance(storage, LocalStorage):
-        return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*")
-                      if p.is_file())
+        return sorted(
+            str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file()
+        )
     s3, bucket = request.getfixturevalue("s3"), request.getfixturevalue("bucket")
     return object_keys(s3, bucket) + pending_multipart_uploads(s3, bucket)
 
@@ -221,6 +229,7 @@ def test_an_interrupted_save_leaves_nothing(storage, request, size):
 
 # ---- local folder ----------------------------------------------------------------------------
 
+
 def test_local_files_land_in_the_folder_and_no_temporary_file_remains(tmp_path):
     storage = LocalStorage(str(tmp_path / "uploads"))
     storage.save("versions/abc/original.png", io.BytesIO(b"png"), "image/png")
@@ -239,6 +248,7 @@ def test_local_symlink_out_of_the_folder_is_refused(tmp_path):
 
 
 # ---- S3 bucket -------------------------------------------------------------------------------
+
 
 def test_s3_keys_live_under_the_prefix(s3, bucket):
     studio = S3Storage(bucket=bucket, prefix="/studio-a/", client=s3)
@@ -259,6 +269,7 @@ def test_s3_objects_keep_their_content_type(s3, bucket):
 
 
 # ---- files written during a database transaction --------------------------------------------
+
 
 @pytest.fixture
 def folder(tmp_path: Path) -> LocalStorage:
@@ -304,8 +315,9 @@ def test_rolling_back_a_savepoint_keeps_files_the_outer_transaction_commits(db_s
     assert folder.exists("v/original.pdf")
 
 
-def test_a_file_that_cannot_be_deleted_after_a_rollback_is_logged(db_session, folder, caplog,
-                                                                  monkeypatch):
+def test_a_file_that_cannot_be_deleted_after_a_rollback_is_logged(
+    db_session, folder, caplog, monkeypatch
+):
     save_tracked(db_session, folder, "v/page-1.jpg")
 
     def refuse(key: str) -> None:
@@ -318,10 +330,17 @@ def test_a_file_that_cannot_be_deleted_after_a_rollback_is_logged(db_session, fo
 
 # ---- a proof uploaded through the web form into a bucket -------------------------------------
 
+
 @pytest.fixture
 def s3_app(make_app: Callable[..., Flask], s3_endpoint: str, bucket: str) -> Flask:
-    return make_app(STORAGE="s3", S3_BUCKET=bucket, S3_ENDPOINT_URL=s3_endpoint,
-                    S3_ACCESS_KEY_ID="test", S3_SECRET_ACCESS_KEY="test", S3_PREFIX="studio-a")
+    return make_app(
+        STORAGE="s3",
+        S3_BUCKET=bucket,
+        S3_ENDPOINT_URL=s3_endpoint,
+        S3_ACCESS_KEY_ID="test",
+        S3_SECRET_ACCESS_KEY="test",
+        S3_PREFIX="studio-a",
+    )
 
 
 @pytest.fixture
@@ -331,27 +350,40 @@ def s3_factory(s3_app: Flask) -> Iterator[Factory]:
     session.close()
 
 
-def upload_proof(app: Flask, factory: Factory, data: bytes, filename: str,
-                 before_post: Callable[[], None] = lambda: None) -> Any:
+def upload_proof(
+    app: Flask,
+    factory: Factory,
+    data: bytes,
+    filename: str,
+    before_post: Callable[[], None] = lambda: None,
+) -> Any:
     designer, customer = factory.user(), factory.customer()
     client = app.test_client()
     login(client, designer)
     token = csrf_token(client, "/proofs/new")
     before_post()
-    response = client.post("/proofs/new", content_type="multipart/form-data", data={
-        "csrf_token": token, "customer_id": str(customer.id),
-        "title": "Shop sign", "file": (io.BytesIO(data), filename)})
+    response = client.post(
+        "/proofs/new",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "customer_id": str(customer.id),
+            "title": "Shop sign",
+            "file": (io.BytesIO(data), filename),
+        },
+    )
     return client, response
 
 
 def proof_count(factory: Factory) -> tuple[int, int]:
     factory.session.rollback()  # see what other sessions committed
-    return (factory.session.scalar(sa.select(sa.func.count()).select_from(Proof)),
-            factory.session.scalar(sa.select(sa.func.count()).select_from(ProofVersion)))
+    return (
+        factory.session.scalar(sa.select(sa.func.count()).select_from(Proof)),
+        factory.session.scalar(sa.select(sa.func.count()).select_from(ProofVersion)),
+    )
 
 
-def test_an_uploaded_proof_is_stored_in_and_served_from_the_bucket(s3_app, s3_factory, s3,
-                                                                    bucket):
+def test_an_uploaded_proof_is_stored_in_and_served_from_the_bucket(s3_app, s3_factory, s3, bucket):
     data = pdf_bytes(pages=3)
     client, response = upload_proof(s3_app, s3_factory, data, "Shop sign – final.pdf")
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -376,12 +408,15 @@ def test_an_uploaded_proof_is_stored_in_and_served_from_the_bucket(s3_app, s3_fa
     assert download.get_data() == data
     assert download.mimetype == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
-    assert "filename*=UTF-8''Shop%20sign%20%E2%80%93%20final.pdf" in \
-        download.headers["Content-Disposition"]
+    assert (
+        "filename*=UTF-8''Shop%20sign%20%E2%80%93%20final.pdf"
+        in download.headers["Content-Disposition"]
+    )
 
 
 def test_a_page_missing_from_the_bucket_is_an_error_page_not_a_broken_image(
-        s3_app, s3_factory, s3, bucket):
+    s3_app, s3_factory, s3, bucket
+):
     client, response = upload_proof(s3_app, s3_factory, png_bytes(), "sign.png")
     proof_id = int(response.headers["Location"].rsplit("/", 1)[1])
     page_key = next(k for k in object_keys(s3, bucket) if k.endswith("/page-1.jpg"))
@@ -414,16 +449,21 @@ def record_saves(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[str]
 
 
 def test_a_crash_after_the_files_are_saved_leaves_no_object_in_the_bucket(
-        s3_app, s3_factory, s3, bucket, monkeypatch):
+    s3_app, s3_factory, s3, bucket, monkeypatch
+):
     # Rendering page 1 fails unexpectedly after the original is saved and its row flushed.
     # The request ends in the error page, which closes the session without rolling it back.
     def crash(data: bytes, numbers: range, **bounds: object) -> list[files.RenderedPage]:
         raise files.pdfium.PdfiumError("Failed to load page.")
 
     saved = record_saves(s3_app.extensions["storage"], monkeypatch)
-    _, response = upload_proof(s3_app, s3_factory, pdf_bytes(pages=2), "sign.pdf",
-                               before_post=lambda: monkeypatch.setattr(
-                                   sandbox, "render_pdf_pages", crash))
+    _, response = upload_proof(
+        s3_app,
+        s3_factory,
+        pdf_bytes(pages=2),
+        "sign.pdf",
+        before_post=lambda: monkeypatch.setattr(sandbox, "render_pdf_pages", crash),
+    )
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)
     assert saved == ["original.pdf"]
@@ -432,7 +472,8 @@ def test_a_crash_after_the_files_are_saved_leaves_no_object_in_the_bucket(
 
 
 def test_a_database_error_at_commit_leaves_no_object_in_the_bucket(
-        s3_app, s3_factory, s3, bucket, monkeypatch):
+    s3_app, s3_factory, s3, bucket, monkeypatch
+):
     designer, customer = s3_factory.user(), s3_factory.customer()
     saved = record_saves(s3_app.extensions["storage"], monkeypatch)
 
@@ -442,8 +483,9 @@ def test_a_database_error_at_commit_leaves_no_object_in_the_bucket(
     def break_insert(conn, cursor, statement, parameters, context, executemany):
         return statement.replace("INSERT INTO activities", "INSERT INTO no_such_table"), parameters
 
-    sa.event.listen(s3_app.extensions["db_engine"], "before_cursor_execute", break_insert,
-                    retval=True)
+    sa.event.listen(
+        s3_app.extensions["db_engine"], "before_cursor_execute", break_insert, retval=True
+    )
     with pytest.raises(sa.exc.DBAPIError, match="no_such_table"):
         s3_factory.proof(designer, customer, data=pdf_bytes(pages=2), filename="sign.pdf")
     sa.event.remove(s3_app.extensions["db_engine"], "before_cursor_execute", break_insert)

@@ -16,8 +16,7 @@ def assert_security_headers(response):
     assert response.headers["Referrer-Policy"]
 
 
-@pytest.mark.parametrize("path", ["/login", "/nowhere", "/static/app.css", "/s/unknown",
-                                  "/proofs"])
+@pytest.mark.parametrize("path", ["/login", "/nowhere", "/static/app.css", "/s/unknown", "/proofs"])
 def test_every_response_carries_security_headers(client, path):
     with client.get(path) as response:
         assert_security_headers(response)
@@ -70,8 +69,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
         from_environment({"PROOFDESK_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
     with pytest.raises(ConfigError, match="too short"):
-        from_environment({"PROOFDESK_ENV": "production", "SECRET_KEY": "abc",
-                          "INSTANCE_PATH": str(tmp_path)})
+        from_environment(
+            {"PROOFDESK_ENV": "production", "SECRET_KEY": "abc", "INSTANCE_PATH": str(tmp_path)}
+        )
 
 
 def test_development_makes_a_random_key_and_keeps_it(tmp_path):
@@ -89,8 +89,9 @@ def test_defaults_and_flags(tmp_path):
     assert values["LEGACY_PUBLIC_LINKS_ENABLED"] is True
     assert values["CUSTOMER_LOGIN_ENABLED"] is False
     assert values["UPLOAD_FOLDER"] == str(tmp_path / "uploads")
-    values = from_environment({"INSTANCE_PATH": str(tmp_path), "PORT": "9001",
-                               "LEGACY_PUBLIC_LINKS_ENABLED": "false"})
+    values = from_environment(
+        {"INSTANCE_PATH": str(tmp_path), "PORT": "9001", "LEGACY_PUBLIC_LINKS_ENABLED": "false"}
+    )
     assert values["BASE_URL"] == "http://127.0.0.1:9001"
     assert values["LEGACY_PUBLIC_LINKS_ENABLED"] is False
     with pytest.raises(ConfigError, match="true or false"):
@@ -131,7 +132,8 @@ def test_per_process_rate_limits_are_warned_about(make_app, caplog):
 
 @pytest.mark.parametrize("mailbox", [None, "./instance/mailbox"])
 def test_production_copied_from_env_example_never_writes_mail_to_a_folder(
-        make_app, factory, db_session, tmp_path, monkeypatch, caplog, mailbox):
+    make_app, factory, db_session, tmp_path, monkeypatch, caplog, mailbox
+):
     """An operator copies .env.example, sets production and the secrets, and no SMTP_HOST:
     mail stays queued as "Not configured" and no .eml file is written anywhere. (None: the
     file as shipped; a folder: a copy of an older .env.example, which set one.)"""
@@ -147,15 +149,15 @@ def test_production_copied_from_env_example_never_writes_mail_to_a_folder(
     assert settings.pop("DATABASE_URL") == ""  # the test's database instead
     if mailbox is not None:
         settings["MAIL_MAILBOX_DIR"] = mailbox
-    settings.update(PROOFDESK_ENV="production", SECRET_KEY="s3cret-" * 8,
-                    SMTP_ENCRYPTION_KEYS=TEST_SMTP_KEY)
+    settings.update(
+        PROOFDESK_ENV="production", SECRET_KEY="s3cret-" * 8, SMTP_ENCRYPTION_KEYS=TEST_SMTP_KEY
+    )
     monkeypatch.chdir(tmp_path)  # the file's relative folders (./instance/…) land here
     app = make_app(**settings)
     assert not app.config["SMTP_HOST"]
     client = app.test_client()
     login(client, factory.user())
-    response = upload(client, factory.customer(email="q@client.test").id, png_bytes(),
-                      notify="y")
+    response = upload(client, factory.customer(email="q@client.test").id, png_bytes(), notify="y")
     assert response.status_code == 302
     run_once(app)
     note = db_session.scalar(sa.select(CustomerNotification))

@@ -54,8 +54,13 @@ def record(
     detail: str | None = None,
 ) -> Activity:
     entry = Activity(
-        kind=kind, actor=actor[:200], ip=ip, proof_id=proof_id, user_id=user_id,
-        customer_id=customer_id, detail=detail[:500] if detail else None,
+        kind=kind,
+        actor=actor[:200],
+        ip=ip,
+        proof_id=proof_id,
+        user_id=user_id,
+        customer_id=customer_id,
+        detail=detail[:500] if detail else None,
     )
     session.add(entry)
     return entry

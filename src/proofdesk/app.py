@@ -39,7 +39,8 @@ def warn_about_risky_settings(app: Flask) -> None:
         logging.getLogger("proofdesk").warning(
             "RATELIMIT_STORAGE_URI is memory://: each app server process counts login "
             "failures on its own, so with N processes (proofdesk run starts 2) N times the "
-            "limit get through; leave it empty to count in the database")
+            "limit get through; leave it empty to count in the database"
+        )
 
 
 CUSTOMER_LOGIN_BLUEPRINTS = {"portal", "portal_auth", "customer_login"}
@@ -48,8 +49,10 @@ CUSTOMER_LOGIN_BLUEPRINTS = {"portal", "portal_auth", "customer_login"}
 def register_feature_flags(app: Flask) -> None:
     @app.before_request
     def _customer_login_flag() -> None:
-        if request.blueprint in CUSTOMER_LOGIN_BLUEPRINTS and \
-                not app.config["CUSTOMER_LOGIN_ENABLED"]:
+        if (
+            request.blueprint in CUSTOMER_LOGIN_BLUEPRINTS
+            and not app.config["CUSTOMER_LOGIN_ENABLED"]
+        ):
             abort(404)
 
 
@@ -66,8 +69,17 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.review.views import bp as review
 
     register_login(app)
-    for blueprint in (accounts, admin, customers, customer_login, proofs, review, portal_auth,
-                      portal, notifications):
+    for blueprint in (
+        accounts,
+        admin,
+        customers,
+        customer_login,
+        proofs,
+        review,
+        portal_auth,
+        portal,
+        notifications,
+    ):
         app.register_blueprint(blueprint)
 
     @app.get("/")

@@ -26,8 +26,10 @@ def _app():  # type: ignore[no-untyped-def]
 @click.group()
 def main() -> None:
     """Proofdesk: proof approval for design studios."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @main.command("create-user")
@@ -65,9 +67,11 @@ def print_setup_link(app) -> None:  # type: ignore[no-untyped-def]
     if token:
         url = f"{app.config['BASE_URL']}/setup/{token}"
         line = "=" * 72
-        click.echo(f"\n{line}\n  No admin yet. Open this one-time link to create the first admin:"
-                   f"\n\n  {url}\n\n  It works once, for 24 hours. (Or: ./venv/bin/proofdesk "
-                   f"create-user --role admin ...)\n{line}\n")
+        click.echo(
+            f"\n{line}\n  No admin yet. Open this one-time link to create the first admin:"
+            f"\n\n  {url}\n\n  It works once, for 24 hours. (Or: ./venv/bin/proofdesk "
+            f"create-user --role admin ...)\n{line}\n"
+        )
 
 
 @main.command("setup-link")
@@ -78,8 +82,9 @@ def setup_link() -> None:
 
 
 @main.command("rotate-smtp-key")
-@click.option("--generate", is_flag=True, help="Only print a new key to put first in "
-              "SMTP_ENCRYPTION_KEYS.")
+@click.option(
+    "--generate", is_flag=True, help="Only print a new key to put first in SMTP_ENCRYPTION_KEYS."
+)
 def rotate_smtp_key(generate: bool) -> None:
     """Re-encrypt every stored SMTP password under the first key of SMTP_ENCRYPTION_KEYS.
 
@@ -97,9 +102,11 @@ def rotate_smtp_key(generate: bool) -> None:
     keys = app.config["SMTP_ENCRYPTION_KEYS"]
     with session_scope(app) as session:
         count = rotate_all(session, keys)
-    click.echo(f"Re-encrypted {count} SMTP password{'s' if count != 1 else ''} under the first "
-               f"key. You can now remove the other {len(keys) - 1} key(s) from "
-               "SMTP_ENCRYPTION_KEYS.")
+    click.echo(
+        f"Re-encrypted {count} SMTP password{'s' if count != 1 else ''} under the first "
+        f"key. You can now remove the other {len(keys) - 1} key(s) from "
+        "SMTP_ENCRYPTION_KEYS."
+    )
 
 
 @main.command()
@@ -118,12 +125,27 @@ def run(workers: int) -> None:
     print_setup_link(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = app.config["PORT"]
-    click.echo(f"Proofdesk is at {app.config['BASE_URL']} (listening on {host}:{port}). "
-               "Ctrl+C stops it.")
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                            "--bind", f"{host}:{port}", "--timeout", "120",
-                            "--limit-request-line", "8190", "--access-logfile", "-",
-                            "proofdesk.wsgi:app"])
+    click.echo(
+        f"Proofdesk is at {app.config['BASE_URL']} (listening on {host}:{port}). Ctrl+C stops it."
+    )
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "--timeout",
+            "120",
+            "--limit-request-line",
+            "8190",
+            "--access-logfile",
+            "-",
+            "proofdesk.wsgi:app",
+        ]
+    )
     background = subprocess.Popen([sys.executable, "-m", "proofdesk.cli", "worker"])
     children = (web, background)
 

@@ -13,14 +13,16 @@ from dotenv import load_dotenv
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-DEFAULT_APPROVAL_TERMS = ("I have checked spelling, colours, sizes and content, and approve "
-                          "this version for production.")
+DEFAULT_APPROVAL_TERMS = (
+    "I have checked spelling, colours, sizes and content, and approve this version for production."
+)
 DEFAULT_NOTIFY_SUBJECT = "Proof ready for review: {proof_title} (version {version})"
 DEFAULT_NOTIFY_BODY = (
     "Hello {customer_name},\n\n"
     "{designer_name} has a proof ready for you to review: {proof_title}, version {version}.\n\n"
     "Look at it, comment, approve it or ask for changes here:\n{link}\n\n"
-    "Thank you,\n{designer_name}")
+    "Thank you,\n{designer_name}"
+)
 
 
 class ConfigError(RuntimeError):
@@ -79,16 +81,20 @@ def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> list[st
     raw = env.get("SMTP_ENCRYPTION_KEYS", "").strip()
     if not raw:
         if environment != "development":
-            raise ConfigError("SMTP_ENCRYPTION_KEYS is not set: set it to a Fernet key "
-                              "(./venv/bin/proofdesk rotate-smtp-key --generate prints one)")
+            raise ConfigError(
+                "SMTP_ENCRYPTION_KEYS is not set: set it to a Fernet key "
+                "(./venv/bin/proofdesk rotate-smtp-key --generate prints one)"
+            )
         raw = _dev_secret(instance, "smtp_key", lambda: Fernet.generate_key().decode())
     keys = [key.strip() for key in raw.split(",") if key.strip()]
     for key in keys:
         try:
             Fernet(key)
         except ValueError as exc:
-            raise ConfigError("SMTP_ENCRYPTION_KEYS holds a key that is not a Fernet key "
-                              "(32 url-safe base64-encoded bytes)") from exc
+            raise ConfigError(
+                "SMTP_ENCRYPTION_KEYS holds a key that is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from exc
     return keys
 
 
@@ -109,8 +115,15 @@ def database_url(env: dict[str, str] | None = None) -> str:
     return env.get("DATABASE_URL") or f"sqlite:///{_instance(env) / 'proofdesk.sqlite3'}"
 
 
-RATELIMIT_SCHEMES = {"database", "memory", "redis", "rediss", "redis+unix", "redis+sentinel",
-                     "redis+cluster"}
+RATELIMIT_SCHEMES = {
+    "database",
+    "memory",
+    "redis",
+    "rediss",
+    "redis+unix",
+    "redis+sentinel",
+    "redis+cluster",
+}
 
 
 def _ratelimit_storage(env: dict[str, str]) -> str:
@@ -119,8 +132,10 @@ def _ratelimit_storage(env: dict[str, str]) -> str:
     if value in {"", "database"}:
         return "database://"
     if value.partition("://")[0] not in RATELIMIT_SCHEMES or "://" not in value:
-        raise ConfigError("RATELIMIT_STORAGE_URI must be empty (the app's database), "
-                          f"redis://host:6379/0 or memory://, got {value!r}")
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must be empty (the app's database), "
+            f"redis://host:6379/0 or memory://, got {value!r}"
+        )
     return value
 
 
@@ -135,8 +150,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     secret_key = env.get("SECRET_KEY", "").strip()
     if not secret_key:
         if environment != "development":
-            raise ConfigError("SECRET_KEY is not set: set it to a long random string "
-                              "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            raise ConfigError(
+                "SECRET_KEY is not set: set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
         secret_key = _dev_secret_key(instance)
     elif len(secret_key) < 32:
         raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
@@ -161,8 +178,9 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": max_upload_mb * MB + MB,  # room for the form fields
         "MAX_IMAGE_MEGAPIXELS": _int("MAX_IMAGE_MEGAPIXELS", env.get("MAX_IMAGE_MEGAPIXELS"), 50),
         "MAX_PDF_PAGES": _int("MAX_PDF_PAGES", env.get("MAX_PDF_PAGES"), 500),
-        "RENDER_TIMEOUT_SECONDS": _positive("RENDER_TIMEOUT_SECONDS",
-                                            env.get("RENDER_TIMEOUT_SECONDS"), 30),
+        "RENDER_TIMEOUT_SECONDS": _positive(
+            "RENDER_TIMEOUT_SECONDS", env.get("RENDER_TIMEOUT_SECONDS"), 30
+        ),
         "RENDER_MEMORY_MB": _positive("RENDER_MEMORY_MB", env.get("RENDER_MEMORY_MB"), 1024),
         "STORAGE": storage,
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance / "uploads"),
@@ -185,10 +203,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "SMTP_ALLOW_PRIVATE_HOSTS": _bool(env.get("SMTP_ALLOW_PRIVATE_HOSTS"), False),
         "SMTP_TEST_TIMEOUT": _int("SMTP_TEST_TIMEOUT", env.get("SMTP_TEST_TIMEOUT"), 15),
         "APPROVAL_TERMS": env.get("APPROVAL_TERMS") or DEFAULT_APPROVAL_TERMS,
-        "CUSTOMER_NOTIFY_DEFAULT_SUBJECT": env.get("CUSTOMER_NOTIFY_DEFAULT_SUBJECT") or
-        DEFAULT_NOTIFY_SUBJECT,
-        "CUSTOMER_NOTIFY_DEFAULT_BODY": (env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or
-                                         DEFAULT_NOTIFY_BODY).replace("\\n", "\n"),
+        "CUSTOMER_NOTIFY_DEFAULT_SUBJECT": env.get("CUSTOMER_NOTIFY_DEFAULT_SUBJECT")
+        or DEFAULT_NOTIFY_SUBJECT,
+        "CUSTOMER_NOTIFY_DEFAULT_BODY": (
+            env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or DEFAULT_NOTIFY_BODY
+        ).replace("\\n", "\n"),
     }
 
 
@@ -197,13 +216,15 @@ def _lease(env: dict[str, str], *, timeout: int) -> int:
     worker could send the same message again."""
     lease = _int("WORKER_LEASE_SECONDS", env.get("WORKER_LEASE_SECONDS"), 120)
     if lease < 2 * timeout:
-        raise ConfigError(f"WORKER_LEASE_SECONDS ({lease}) must be at least twice "
-                          f"SMTP_TIMEOUT ({timeout})")
+        raise ConfigError(
+            f"WORKER_LEASE_SECONDS ({lease}) must be at least twice SMTP_TIMEOUT ({timeout})"
+        )
     return lease
 
 
-def _mail_settings(env: dict[str, str], environment: str, instance: Path,
-                   base_url: str) -> dict[str, Any]:
+def _mail_settings(
+    env: dict[str, str], environment: str, instance: Path, base_url: str
+) -> dict[str, Any]:
     security = env.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
     if security not in {"starttls", "ssl", "none"}:
         raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
@@ -213,9 +234,11 @@ def _mail_settings(env: dict[str, str], environment: str, instance: Path,
     if environment != "development":
         # Production never "sends" into a folder: without SMTP_HOST mail stays queued.
         if mailbox:
-            log.warning("MAIL_MAILBOX_DIR is ignored in production; mail is only sent "
-                        "through SMTP_HOST, and stays queued (\"Not configured\") until it "
-                        "is set")
+            log.warning(
+                "MAIL_MAILBOX_DIR is ignored in production; mail is only sent "
+                'through SMTP_HOST, and stays queued ("Not configured") until it '
+                "is set"
+            )
         mailbox = ""
     elif not mailbox:
         mailbox = str(instance / "mailbox")
@@ -229,12 +252,15 @@ def _mail_settings(env: dict[str, str], environment: str, instance: Path,
         "SMTP_FROM": env.get("SMTP_FROM") or f"proofdesk@{domain}",
         "SMTP_FROM_NAME": env.get("SMTP_FROM_NAME", "Proofdesk"),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 30),
-        "WORKER_LEASE_SECONDS": _lease(env, timeout=_int("SMTP_TIMEOUT",
-                                                          env.get("SMTP_TIMEOUT"), 30)),
+        "WORKER_LEASE_SECONDS": _lease(
+            env, timeout=_int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), 30)
+        ),
         "SMTP_CA_FILE": env.get("SMTP_CA_FILE") or None,
         "MAIL_MAILBOX_DIR": mailbox,
-        "CUSTOMER_INVITE_HOURS": _int("CUSTOMER_INVITE_HOURS",
-                                      env.get("CUSTOMER_INVITE_HOURS"), 72),
-        "CUSTOMER_RESET_MINUTES": _int("CUSTOMER_RESET_MINUTES",
-                                       env.get("CUSTOMER_RESET_MINUTES"), 60),
+        "CUSTOMER_INVITE_HOURS": _int(
+            "CUSTOMER_INVITE_HOURS", env.get("CUSTOMER_INVITE_HOURS"), 72
+        ),
+        "CUSTOMER_RESET_MINUTES": _int(
+            "CUSTOMER_RESET_MINUTES", env.get("CUSTOMER_RESET_MINUTES"), 60
+        ),
     }

@@ -61,13 +61,21 @@ def message_id_for(base_url: str) -> str:
 
 
 def build_message(
-    *, to: str, subject: str, text: str, html: str | None, from_address: str,
-    from_name: str | None, reply_to: str | None, message_id: str,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    from_address: str,
+    from_name: str | None,
+    reply_to: str | None,
+    message_id: str,
 ) -> EmailMessage:
     message = EmailMessage()
     sender_user, _, sender_domain = _clean_header(from_address).partition("@")
-    message["From"] = Address(display_name=_clean_header(from_name or ""), username=sender_user,
-                              domain=sender_domain)
+    message["From"] = Address(
+        display_name=_clean_header(from_name or ""), username=sender_user, domain=sender_domain
+    )
     message["To"] = _clean_header(to)
     message["Subject"] = _clean_header(subject)
     message["Message-ID"] = _clean_header(message_id)
@@ -119,17 +127,18 @@ def _connect(host: str, addresses: tuple[str, ...], port: int, timeout: float) -
             failures.append(f"{address}: no answer within {timeout:g} s")
         except OSError as exc:
             failures.append(f"{address}: {exc.strerror or exc}")
-    raise SendError("timeout" if timeouts == len(addresses) else "connect",
-                    f"cannot connect to {host} port {port} ({'; '.join(failures)})",
-                    permanent=False)
+    raise SendError(
+        "timeout" if timeouts == len(addresses) else "connect",
+        f"cannot connect to {host} port {port} ({'; '.join(failures)})",
+        permanent=False,
+    )
 
 
 class _PinnedSMTP(smtplib.SMTP):
     """smtplib connecting to addresses checked beforehand; STARTTLS still verifies the
     certificate against the host name, which smtplib keeps in `_host`."""
 
-    def __init__(self, host: str, port: int, *, addresses: tuple[str, ...],
-                 timeout: float) -> None:
+    def __init__(self, host: str, port: int, *, addresses: tuple[str, ...], timeout: float) -> None:
         self.addresses = addresses
         super().__init__(host, port, timeout=timeout)
 
@@ -140,8 +149,15 @@ class _PinnedSMTP(smtplib.SMTP):
 class _PinnedSMTPSSL(smtplib.SMTP_SSL):
     """The same for implicit TLS: the certificate is verified against the host name."""
 
-    def __init__(self, host: str, port: int, *, addresses: tuple[str, ...], timeout: float,
-                 context: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: tuple[str, ...],
+        timeout: float,
+        context: ssl.SSLContext,
+    ) -> None:
         self.addresses = addresses
         super().__init__(host, port, timeout=timeout, context=context)
 
@@ -174,14 +190,16 @@ class SmtpMailer:
         except SendError as error:
             if self._clean(error.reply) == error.reply:
                 raise
-            raise SendError(error.category, self._clean(error.reply),
-                            permanent=error.permanent) from None
+            raise SendError(
+                error.category, self._clean(error.reply), permanent=error.permanent
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             category, text, permanent = self._classify(exc)
             clean = self._clean(text)  # before SendError cuts it short, maybe inside a form
             # Not chained when cleaned: the original exception quotes the password too.
             raise SendError(category, clean, permanent=permanent) from (
-                exc if clean == text else None)
+                exc if clean == text else None
+            )
         return self._clean(reply)
 
     def _clean(self, text: str) -> str:
@@ -195,11 +213,17 @@ class SmtpMailer:
             return "sender", _reply(exc), exc.smtp_code >= 500
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _ in exc.recipients.values()]
-            return "recipient", "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in
-                                          exc.recipients.values()), min(codes) >= 500
+            return (
+                "recipient",
+                "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in exc.recipients.values()),
+                min(codes) >= 500,
+            )
         if isinstance(exc, smtplib.SMTPResponseException):  # DATA refused, among others
-            return "rejected" if exc.smtp_code >= 500 else "temporary", _reply(exc), \
-                exc.smtp_code >= 500
+            return (
+                "rejected" if exc.smtp_code >= 500 else "temporary",
+                _reply(exc),
+                exc.smtp_code >= 500,
+            )
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             return "tls" if "STARTTLS" in str(exc) else "auth", str(exc), True
         if isinstance(exc, ssl.SSLCertVerificationError):  # say why: expired, other name…
@@ -216,8 +240,13 @@ class SmtpMailer:
     def _send(self, message: EmailMessage) -> str:
         addresses = self.addresses or resolve(self.host, self.port)
         if self.security == "ssl":
-            client: smtplib.SMTP = _PinnedSMTPSSL(self.host, self.port, addresses=addresses,
-                                                  timeout=self.timeout, context=self._context())
+            client: smtplib.SMTP = _PinnedSMTPSSL(
+                self.host,
+                self.port,
+                addresses=addresses,
+                timeout=self.timeout,
+                context=self._context(),
+            )
         else:
             client = _PinnedSMTP(self.host, self.port, addresses=addresses, timeout=self.timeout)
         with client:
@@ -274,20 +303,24 @@ class UnconfiguredMailer:
     name = "default"
 
     def send(self, message: EmailMessage) -> str:
-        raise SendError("config", "no default mailer: set SMTP_HOST (and SMTP_FROM)",
-                        permanent=False)
+        raise SendError(
+            "config", "no default mailer: set SMTP_HOST (and SMTP_FROM)", permanent=False
+        )
 
 
 def default_mailer(config: dict[str, object]) -> Mailer:
     """The operator's mailer from SMTP_* settings, or the mailbox folder in development."""
     if config.get("SMTP_HOST"):
-        return SmtpMailer(host=str(config["SMTP_HOST"]), port=int(config["SMTP_PORT"]),  # type: ignore[call-overload]
-                          security=str(config["SMTP_SECURITY"]),
-                          username=config.get("SMTP_USERNAME") or None,  # type: ignore[arg-type]
-                          password=config.get("SMTP_PASSWORD") or None,  # type: ignore[arg-type]
-                          timeout=float(config["SMTP_TIMEOUT"]),  # type: ignore[arg-type]
-                          cafile=config.get("SMTP_CA_FILE") or None,  # type: ignore[arg-type]
-                          name="default")
+        return SmtpMailer(
+            host=str(config["SMTP_HOST"]),
+            port=int(config["SMTP_PORT"]),  # type: ignore[call-overload]
+            security=str(config["SMTP_SECURITY"]),
+            username=config.get("SMTP_USERNAME") or None,  # type: ignore[arg-type]
+            password=config.get("SMTP_PASSWORD") or None,  # type: ignore[arg-type]
+            timeout=float(config["SMTP_TIMEOUT"]),  # type: ignore[arg-type]
+            cafile=config.get("SMTP_CA_FILE") or None,  # type: ignore[arg-type]
+            name="default",
+        )
     if config.get("MAIL_MAILBOX_DIR"):
         return MailboxMailer(str(config["MAIL_MAILBOX_DIR"]))
     return UnconfiguredMailer()

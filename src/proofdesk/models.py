@@ -16,8 +16,24 @@ from proofdesk.ratelimit import RateLimitCounter
 from proofdesk.review.models import Comment, Decision, ShareLink
 
 __all__ = [
-    "Activity", "Base", "Comment", "Customer", "CustomerCredential", "CustomerInvite",
-    "CustomerNotification", "CustomerPasswordReset", "CustomerResetRequest", "CustomerSession",
-    "Decision", "Proof", "ProofPage", "ProofVersion", "RateLimitCounter", "SetupToken",
-    "ShareLink", "SmtpSettings", "User", "UserSession",
+    "Activity",
+    "Base",
+    "Comment",
+    "Customer",
+    "CustomerCredential",
+    "CustomerInvite",
+    "CustomerNotification",
+    "CustomerPasswordReset",
+    "CustomerResetRequest",
+    "CustomerSession",
+    "Decision",
+    "Proof",
+    "ProofPage",
+    "ProofVersion",
+    "RateLimitCounter",
+    "SetupToken",
+    "ShareLink",
+    "SmtpSettings",
+    "User",
+    "UserSession",
 ]

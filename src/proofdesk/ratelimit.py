@@ -53,8 +53,9 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = [SCHEME]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any
+    ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.engine: sa.Engine | None = None  # set by web.register_limiter
 
@@ -77,14 +78,21 @@ class DatabaseStorage(Storage):
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         stmt = insert(COUNTERS).values(key_hash=_hash(key), hits=amount, expires_at=ends)
         expired = COUNTERS.c.expires_at <= now
-        stmt = stmt.on_conflict_do_update(index_elements=[COUNTERS.c.key_hash], set_={
-            "hits": sa.case((expired, amount), else_=COUNTERS.c.hits + amount),
-            "expires_at": sa.case((expired, ends), else_=COUNTERS.c.expires_at),
-        }).returning(COUNTERS.c.hits)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[COUNTERS.c.key_hash],
+            set_={
+                "hits": sa.case((expired, amount), else_=COUNTERS.c.hits + amount),
+                "expires_at": sa.case((expired, ends), else_=COUNTERS.c.expires_at),
+            },
+        ).returning(COUNTERS.c.hits)
         # Ended windows go first, in a transaction of their own that skips rows another
         # process holds: it never waits, and the count below locks one row only.
-        ended = sa.select(COUNTERS.c.key_hash).where(expired).limit(PURGE_BATCH) \
+        ended = (
+            sa.select(COUNTERS.c.key_hash)
+            .where(expired)
+            .limit(PURGE_BATCH)
             .with_for_update(skip_locked=True)
+        )
         with engine.begin() as conn:
             conn.execute(sa.delete(COUNTERS).where(COUNTERS.c.key_hash.in_(ended)))
         with engine.begin() as conn:
@@ -93,8 +101,11 @@ class DatabaseStorage(Storage):
 
     def _live(self, key: str) -> sa.Row[Any] | None:
         with self._engine().connect() as conn:
-            return conn.execute(sa.select(COUNTERS.c.hits, COUNTERS.c.expires_at).where(
-                COUNTERS.c.key_hash == _hash(key), COUNTERS.c.expires_at > utcnow())).first()
+            return conn.execute(
+                sa.select(COUNTERS.c.hits, COUNTERS.c.expires_at).where(
+                    COUNTERS.c.key_hash == _hash(key), COUNTERS.c.expires_at > utcnow()
+                )
+            ).first()
 
     def get(self, key: str) -> int:
         row = self._live(key)

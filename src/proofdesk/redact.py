@@ -26,8 +26,12 @@ def without_password(text: str, username: str | None, password: str | None) -> s
 
     def hiding(decode: Callable[[str], Iterator[str]]) -> Callable[[re.Match[str]], str]:
         def hide(match: re.Match[str]) -> str:
-            return HIDDEN if any(needle in decoded for decoded in decode(match.group())) \
+            return (
+                HIDDEN
+                if any(needle in decoded for decoded in decode(match.group()))
                 else match.group()
+            )
+
         return hide
 
     text = _BASE64_RUN.sub(hiding(_from_base64), text)
@@ -56,7 +60,7 @@ def _from_base64(run: str) -> Iterator[str]:
     run = run.rstrip("=").replace("-", "+").replace("_", "/")
     for offset in range(4):
         chunk = run[offset:]
-        chunk = chunk[:len(chunk) - 1] if len(chunk) % 4 == 1 else chunk
+        chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk
         try:
             decoded = base64.b64decode(chunk + "=" * (-len(chunk) % 4))
         except ValueError:
@@ -67,7 +71,7 @@ def _from_base64(run: str) -> Iterator[str]:
 def _from_hex(run: str) -> Iterator[str]:
     for offset in (0, 1):
         chunk = run[offset:]
-        yield bytes.fromhex(chunk[:len(chunk) // 2 * 2]).decode(errors="replace").casefold()
+        yield bytes.fromhex(chunk[: len(chunk) // 2 * 2]).decode(errors="replace").casefold()
 
 
 def _from_url(word: str) -> Iterator[str]:

@@ -22,18 +22,39 @@ class SessionRow(Protocol):
     last_seen_at: Any
 
 
-def start(session: Session, model: type[Any], *, owner: dict[str, int], ip: str | None,
-          user_agent: str | None) -> str:
+def start(
+    session: Session,
+    model: type[Any],
+    *,
+    owner: dict[str, int],
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
     """A new session for the owner (e.g. owner={"user_id": 3}); the token for the cookie."""
     token = new_token()
     now = utcnow()
-    session.add(model(**owner, token_hash=hash_token(token), created_at=now, last_seen_at=now,
-                      ip=ip, user_agent=(user_agent or "")[:300]))
+    session.add(
+        model(
+            **owner,
+            token_hash=hash_token(token),
+            created_at=now,
+            last_seen_at=now,
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
     return token
 
 
-def find(session: Session, model: type[Any], *, token: str, idle: dt.timedelta,
-         max_age: dt.timedelta, usable: Any = lambda row: True) -> Any | None:
+def find(
+    session: Session,
+    model: type[Any],
+    *,
+    token: str,
+    idle: dt.timedelta,
+    max_age: dt.timedelta,
+    usable: Any = lambda row: True,
+) -> Any | None:
     """The live session row for a token; an idle, too old or unusable one is deleted."""
     row = session.scalar(sa.select(model).where(model.token_hash == hash_token(token)))
     if row is None:
@@ -53,8 +74,13 @@ def end(session: Session, model: type[Any], *, token: str) -> None:
     session.execute(sa.delete(model).where(model.token_hash == hash_token(token)))
 
 
-def end_all(session: Session, owner_column: InstrumentedAttribute[int], owner_id: int, *,
-            keep_token: str | None = None) -> None:
+def end_all(
+    session: Session,
+    owner_column: InstrumentedAttribute[int],
+    owner_id: int,
+    *,
+    keep_token: str | None = None,
+) -> None:
     """End every session of one owner, except (optionally) the one in use."""
     model = owner_column.class_
     stmt = sa.delete(model).where(owner_column == owner_id)

@@ -119,8 +119,9 @@ class LocalStorage:
 
 
 class S3Storage:
-    def __init__(self, *, bucket: str, prefix: str = "", client: Any,
-                 cache_dir: str | None = None) -> None:
+    def __init__(
+        self, *, bucket: str, prefix: str = "", client: Any, cache_dir: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.client = client
@@ -226,8 +227,12 @@ def make_storage(config: dict[str, Any]) -> Storage:
             aws_secret_access_key=config["S3_SECRET_ACCESS_KEY"],
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
         )
-        return S3Storage(bucket=config["S3_BUCKET"], prefix=config["S3_PREFIX"], client=client,
-                         cache_dir=str(Path(config["INSTANCE_PATH"]) / "cache"))
+        return S3Storage(
+            bucket=config["S3_BUCKET"],
+            prefix=config["S3_PREFIX"],
+            client=client,
+            cache_dir=str(Path(config["INSTANCE_PATH"]) / "cache"),
+        )
     return LocalStorage(config["UPLOAD_FOLDER"])
 
 

@@ -28,8 +28,12 @@ def filesize(value: int) -> str:
     return f"{value} bytes"
 
 
-LOGIN_STATES = {"none": "No login", "invited": "Invited", "active": "Active",
-                "disabled": "Disabled"}
+LOGIN_STATES = {
+    "none": "No login",
+    "invited": "Invited",
+    "active": "Active",
+    "disabled": "Disabled",
+}
 
 
 def login_state(state: str) -> str:

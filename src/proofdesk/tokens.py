@@ -35,9 +35,12 @@ class TokenSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> TokenSettings:
-        return cls(secret_key=str(config["SECRET_KEY"]), base_url=str(config["BASE_URL"]),
-                   invite_hours=int(config["CUSTOMER_INVITE_HOURS"]),  # type: ignore[call-overload]
-                   reset_minutes=int(config["CUSTOMER_RESET_MINUTES"]))  # type: ignore[call-overload]
+        return cls(
+            secret_key=str(config["SECRET_KEY"]),
+            base_url=str(config["BASE_URL"]),
+            invite_hours=int(config["CUSTOMER_INVITE_HOURS"]),  # type: ignore[call-overload]
+            reset_minutes=int(config["CUSTOMER_RESET_MINUTES"]),
+        )  # type: ignore[call-overload]
 
 
 def token_of(settings: TokenSettings, purpose: str, nonce: str) -> str:

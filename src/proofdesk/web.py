@@ -102,9 +102,12 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> tuple[str, int]:
         limit = app.config["MAX_UPLOAD_MB"]
-        return error_page(413, f"The file is larger than {limit} MB, the most this server "
-                               "accepts. Make it smaller (for example export at a lower "
-                               "resolution) and upload it again.")
+        return error_page(
+            413,
+            f"The file is larger than {limit} MB, the most this server "
+            "accepts. Make it smaller (for example export at a lower "
+            "resolution) and upload it again.",
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[str, int]:

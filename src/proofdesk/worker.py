@@ -27,8 +27,12 @@ def render_one(app: Flask) -> bool:
             return False
         log.info("rendering %s pages of version %s", version.page_count, version.id)
         try:
-            render_next_pages(session, storage=get_storage(), version=version,
-                              bounds=Bounds.from_config(app.config))
+            render_next_pages(
+                session,
+                storage=get_storage(),
+                version=version,
+                bounds=Bounds.from_config(app.config),
+            )
         except RenderFailed as exc:
             log.warning("version %s failed to render: %s", version.id, exc)
         return True

@@ -10,9 +10,17 @@ from tests.conftest import PASSWORD, csrf_token, login
 
 def test_admin_creates_a_designer_who_can_log_in(app, client, factory, db_session):
     login(client, factory.user(role="admin"))
-    response = client.post("/admin/users/new", data={
-        "name": "Dora Designer", "email": "Dora@Studio.test", "role": "designer",
-        "active": "y", "password": PASSWORD, "csrf_token": csrf_token(client, "/admin/users/new")})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Dora Designer",
+            "email": "Dora@Studio.test",
+            "role": "designer",
+            "active": "y",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client, "/admin/users/new"),
+        },
+    )
     assert response.status_code == 302
     listing = client.get("/admin/users").get_data(as_text=True)
     assert "Dora Designer" in listing and "dora@studio.test" in listing
@@ -23,14 +31,28 @@ def test_admin_creates_a_designer_who_can_log_in(app, client, factory, db_sessio
 def test_user_form_shows_clear_errors(client, factory):
     admin = factory.user(role="admin")
     login(client, admin)
-    response = client.post("/admin/users/new", data={
-        "name": "X", "email": admin.email, "role": "designer", "password": "short",
-        "csrf_token": csrf_token(client, "/admin/users/new")})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "X",
+            "email": admin.email,
+            "role": "designer",
+            "password": "short",
+            "csrf_token": csrf_token(client, "/admin/users/new"),
+        },
+    )
     page = response.get_data(as_text=True)
     assert "Use at least 8 characters." in page or "already exists" in page
-    response = client.post("/admin/users/new", data={
-        "name": "X", "email": "not-an-email", "role": "designer", "password": PASSWORD,
-        "csrf_token": csrf_token(client, "/admin/users/new")})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "X",
+            "email": "not-an-email",
+            "role": "designer",
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client, "/admin/users/new"),
+        },
+    )
     assert "Enter a valid email address." in response.get_data(as_text=True)
 
 
@@ -40,12 +62,19 @@ def test_deactivating_a_user_ends_their_sessions_at_once(app, client, factory):
     login(designer_client, designer)
     assert designer_client.get("/proofs").status_code == 200
     login(client, admin)
-    client.post(f"/admin/users/{designer.id}/deactivate",
-                data={"csrf_token": csrf_token(client, "/admin/users")})
+    client.post(
+        f"/admin/users/{designer.id}/deactivate",
+        data={"csrf_token": csrf_token(client, "/admin/users")},
+    )
     assert designer_client.get("/proofs").status_code == 302
-    response = designer_client.post("/login", data={
-        "email": designer.email, "password": PASSWORD,
-        "csrf_token": csrf_token(designer_client, "/login")})
+    response = designer_client.post(
+        "/login",
+        data={
+            "email": designer.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token(designer_client, "/login"),
+        },
+    )
     assert "Email or password is not right." in response.get_data(as_text=True)
     assert "Deactivated" in client.get("/admin/users").get_data(as_text=True)
 
@@ -56,9 +85,16 @@ def test_edit_user_changes_role_and_ends_sessions(app, client, factory, db_sessi
     login(other, designer)
     login(client, admin)
     path = f"/admin/users/{designer.id}/edit"
-    response = client.post(path, data={"name": "Promoted", "email": designer.email,
-                                       "role": "admin", "active": "y",
-                                       "csrf_token": csrf_token(client, path)})
+    response = client.post(
+        path,
+        data={
+            "name": "Promoted",
+            "email": designer.email,
+            "role": "admin",
+            "active": "y",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(User, designer.id).role == "admin"
@@ -69,9 +105,16 @@ def test_admin_cannot_lock_themselves_out(client, factory):
     admin = factory.user(role="admin")
     login(client, admin)
     path = f"/admin/users/{admin.id}/edit"
-    response = client.post(path, data={"name": admin.name, "email": admin.email,
-                                       "role": "designer", "active": "y",
-                                       "csrf_token": csrf_token(client, path)})
+    response = client.post(
+        path,
+        data={
+            "name": admin.name,
+            "email": admin.email,
+            "role": "designer",
+            "active": "y",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
     assert "cannot remove your own admin role" in response.get_data(as_text=True)
 
 

@@ -26,8 +26,15 @@ from tests.conftest import alembic_config, app_config, empty_tables, skip_or_fai
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium tries to reach the internet, many times
 # a second, and is refused (see /work/shared/TOOLING.md).
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 # The README's screenshots, committed; retaken only when asked (`make screenshots`): a test
 # run on an operator's machine changes no file of the repository.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -62,8 +69,10 @@ class LiveServer:
     threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        self.threads = [threading.Thread(target=self.server.serve_forever, daemon=True),
-                        threading.Thread(target=self._work, daemon=True)]
+        self.threads = [
+            threading.Thread(target=self.server.serve_forever, daemon=True),
+            threading.Thread(target=self._work, daemon=True),
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -80,8 +89,11 @@ class LiveServer:
         while True:
             run_once(self.app)
             with self.app.extensions["db_sessionmaker"]() as session:
-                left = session.scalar(sa.select(sa.func.count()).select_from(ProofVersion).where(
-                    ProofVersion.render_status.in_(["pending", "rendering"])))
+                left = session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(ProofVersion)
+                    .where(ProofVersion.render_status.in_(["pending", "rendering"]))
+                )
             if not left:
                 return
             assert time.monotonic() < deadline, f"{left} versions still rendering"
@@ -101,8 +113,13 @@ def start_live_server(folder: Path, **overrides: str) -> LiveServer:
     db_url = f"sqlite:///{folder / 'proofdesk.sqlite3'}"
     command.upgrade(alembic_config(db_url), "head")
     # Bind first: the share links the app prints need the port in BASE_URL.
-    server = make_server("127.0.0.1", 0, lambda environ, start: [], threaded=True,
-                         request_handler=QuietRequestHandler)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        lambda environ, start: [],
+        threaded=True,
+        request_handler=QuietRequestHandler,
+    )
     url = f"http://127.0.0.1:{server.server_port}"
     try:
         app = create_app(app_config(db_url, folder, BASE_URL=url, **overrides))
@@ -187,7 +204,8 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     docs/screenshots must exist (retake them all with `make screenshots`)."""
     folder = SCREENSHOTS["folder"]
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / f"{name}.png", full_page=full_page, scale="css",
-                    animations="disabled")
+    page.screenshot(
+        path=folder / f"{name}.png", full_page=full_page, scale="css", animations="disabled"
+    )
     committed = DOCS_SCREENSHOTS / f"{name}.png"
     assert committed.exists(), f"{committed} is missing: run `make screenshots`, commit it"

@@ -41,7 +41,6 @@ def desk(studio: LiveServer) -> Iterator[Desk]:
     yield from open_desk(studio)
 
 
-
 def two_versions(desk: Desk) -> str:
     """A poster and a second version with one block added; its share link."""
     proof, share_url = desk.proof("Shop sign", artwork_png(*SIZE), "sign.png")
@@ -53,8 +52,9 @@ def transforms(page: Page, selector: str) -> list[str]:
     return page.eval_on_selector_all(selector, "els => els.map(el => el.style.transform)")
 
 
-def test_overlay_and_difference(browser: Browser, desk: Desk, watcher: Watcher,
-                                contexts: list[BrowserContext]) -> None:
+def test_overlay_and_difference(
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     share_url = two_versions(desk)
     page = open_page(browser, desk, DESKTOP, watcher, contexts)
     asked_for_diffs: list[str] = []
@@ -70,7 +70,8 @@ def test_overlay_and_difference(browser: Browser, desk: Desk, watcher: Watcher,
     mode = page.get_by_role("toolbar", name="Compare mode")
     expect(compare).to_have_attribute("data-mode", "side")
     expect(mode.get_by_role("button", name="Side by side")).to_have_attribute(
-        "aria-pressed", "true")
+        "aria-pressed", "true"
+    )
     for name in ("Version 1, page 1", "Version 2, page 1"):
         loaded(page, side.get_by_role("img", name=name))
     expect(overlay).to_be_hidden()
@@ -82,7 +83,8 @@ def test_overlay_and_difference(browser: Browser, desk: Desk, watcher: Watcher,
     expect(compare).to_have_attribute("data-mode", "overlay")
     expect(mode.get_by_role("button", name="Overlay")).to_have_attribute("aria-pressed", "true")
     expect(mode.get_by_role("button", name="Side by side")).to_have_attribute(
-        "aria-pressed", "false")
+        "aria-pressed", "false"
+    )
     expect(side).to_be_hidden()
     expect(overlay).to_be_visible()
     top = overlay.locator("img.over")
@@ -143,8 +145,9 @@ def test_overlay_and_difference(browser: Browser, desk: Desk, watcher: Watcher,
     assert set(transforms(page, ".compare .page-canvas")) == {"translate(0px, 0px) scale(1)"}
 
 
-def test_compare_on_a_phone(browser: Browser, desk: Desk, watcher: Watcher,
-                            contexts: list[BrowserContext]) -> None:
+def test_compare_on_a_phone(
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     share_url = two_versions(desk)
     page = open_page(browser, desk, PHONE, watcher, contexts)
     page.goto(share_url + "/compare?a=1&b=2")
@@ -163,7 +166,9 @@ def test_compare_on_a_phone(browser: Browser, desk: Desk, watcher: Watcher,
     swipe_up(page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, distance=40)
     page.wait_for_function(
         "y => document.querySelector('.compare-side img').getBoundingClientRect().y < y - 10",
-        arg=before["y"], timeout=5_000)
+        arg=before["y"],
+        timeout=5_000,
+    )
     shown = transforms(page, ".compare-side .page-canvas")
     assert len(set(shown)) == 1, shown
     assert page.evaluate("window.scrollY") == 0, "a zoomed page pans, it does not scroll"

@@ -70,11 +70,16 @@ class Studio:
         """The customer has a login already (invited and accepted, without a browser)."""
         session = self.factory.session
         settings = TokenSettings.from_config(self.live.app.config)
-        invite = invites.invite(session, customer=self.customer, by=self.designer,
-                                settings=settings, ip=None)
+        invite = invites.invite(
+            session, customer=self.customer, by=self.designer, settings=settings, ip=None
+        )
         session.commit()
-        invites.accept_invite(session, token=token_of(settings, INVITE, invite.nonce),
-                              password=CUSTOMER_PASSWORD, ip=None)
+        invites.accept_invite(
+            session,
+            token=token_of(settings, INVITE, invite.nonce),
+            password=CUSTOMER_PASSWORD,
+            ip=None,
+        )
         session.commit()
 
 
@@ -86,16 +91,21 @@ def studio(portal_server: LiveServer) -> Iterator[Studio]:
     session = portal_server.app.extensions["db_sessionmaker"]()
     factory = Factory(portal_server.app, session)
     designer = factory.user("designer", name="Dana Designer", email="dana@studio.test")
-    customer = factory.customer(name="Mia Moreau", email="mia@moreau-bakery.test",
-                                company="Moreau Bakery")
+    customer = factory.customer(
+        name="Mia Moreau", email="mia@moreau-bakery.test", company="Moreau Bakery"
+    )
     yield Studio(portal_server, factory, designer, customer)
     session.close()
     portal_server.render_pages()
 
 
-
-def open_page(browser: Browser, live: LiveServer, device: Device, watcher: Watcher,
-              contexts: list[BrowserContext]) -> Page:
+def open_page(
+    browser: Browser,
+    live: LiveServer,
+    device: Device,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+) -> Page:
     """A browser of its own: a person who shares no cookies with the others."""
     context = browser.new_context(base_url=live.url, **device.options)
     contexts.append(context)
@@ -103,16 +113,21 @@ def open_page(browser: Browser, live: LiveServer, device: Device, watcher: Watch
 
 
 def proof_for(studio: Studio, title: str) -> Proof:
-    proof = studio.factory.proof(studio.designer, studio.customer, title=title,
-                                 data=pdf_bytes(2), filename="artwork.pdf")
+    proof = studio.factory.proof(
+        studio.designer, studio.customer, title=title, data=pdf_bytes(2), filename="artwork.pdf"
+    )
     studio.live.render_pages()
     return proof
 
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
 def test_invited_customer_sets_a_password_and_approves_in_the_portal(
-        device: Device, browser: Browser, studio: Studio, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    device: Device,
+    browser: Browser,
+    studio: Studio,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+) -> None:
     proof_for(studio, "Spring menu board")
 
     # The designer invites Mia from her customer page.
@@ -126,8 +141,8 @@ def test_invited_customer_sets_a_password_and_approves_in_the_portal(
     sent_before = studio.mail_count()
     login_box.get_by_role("button", name="Send invitation").click()
     expect(staff.get_by_role("status")).to_have_text(
-        "Invitation sent to mia@moreau-bakery.test. Any earlier invitation link no longer "
-        "works.")
+        "Invitation sent to mia@moreau-bakery.test. Any earlier invitation link no longer works."
+    )
     expect(login_box).to_contain_text("Invited")
     expect(login_box).to_contain_text("An invitation is waiting to be accepted.")
     device.look(staff, "customer-invited")
@@ -166,20 +181,23 @@ def test_invited_customer_sets_a_password_and_approves_in_the_portal(
     expect(customer.get_by_role("status")).to_have_text("Thank you: your approval is recorded.")
     expect(customer.locator(".heading .badge")).to_have_text("Approved")
     expect(customer.get_by_role("region", name="Comments").locator(".decisions")).to_contain_text(
-        "Approved v1 by Mia Moreau")
+        "Approved v1 by Mia Moreau"
+    )
     device.look(customer, "portal-approved")
 
     # Back in the portal list, and at the studio, the proof is approved.
     open_menu_link(customer, "Your proofs")
-    expect(customer.get_by_role("row").filter(has_text="Spring menu board").locator(".badge")
-           ).to_have_text("Approved")
+    expect(
+        customer.get_by_role("row").filter(has_text="Spring menu board").locator(".badge")
+    ).to_have_text("Approved")
     open_menu_link(staff, "My Proofs")
     row = staff.get_by_role("row").filter(has_text="Spring menu board")
     expect(row.locator(".badge")).to_have_text("Approved")
     expect(row).to_contain_text("Mia Moreau")
     row.get_by_role("link", name="Spring menu board").click()
     expect(staff.get_by_role("region", name="Comments").locator(".decisions")).to_contain_text(
-        "Approved v1 by Mia Moreau")
+        "Approved v1 by Mia Moreau"
+    )
     staff.get_by_role("link", name="Mia Moreau").first.click()
     expect(staff.get_by_role("region", name="Portal login")).to_contain_text("Active")
     device.look(staff)
@@ -187,8 +205,12 @@ def test_invited_customer_sets_a_password_and_approves_in_the_portal(
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
 def test_customer_resets_a_forgotten_password_by_email(
-        device: Device, browser: Browser, studio: Studio, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    device: Device,
+    browser: Browser,
+    studio: Studio,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+) -> None:
     studio.give_login()
     proof_for(studio, "Window decal")
     page = open_page(browser, studio.live, device, watcher, contexts)
@@ -205,7 +227,8 @@ def test_customer_resets_a_forgotten_password_by_email(
     expect(page).to_have_url(f"{studio.live.url}/portal/login")
     expect(page.get_by_role("status")).to_have_text(
         "If an account exists for that email address, we have sent it a link to choose a new "
-        "password. The link works for 60 minutes.")
+        "password. The link works for 60 minutes."
+    )
 
     # The emailed link: a new password, and Mia is logged in.
     page.goto(studio.mailed_link("reset", after=sent_before))

@@ -40,9 +40,13 @@ def mail_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailSetup]:
     trust its self-signed certificate."""
     smtp = start_server(tmp_path_factory.mktemp("smtp"), mode="starttls")
     try:
-        live = start_live_server(tmp_path_factory.mktemp("notify"),
-                                 SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=smtp.cafile,
-                                 SMTP_TEST_TIMEOUT="5", SMTP_TIMEOUT="5")
+        live = start_live_server(
+            tmp_path_factory.mktemp("notify"),
+            SMTP_ALLOW_PRIVATE_HOSTS="true",
+            SMTP_CA_FILE=smtp.cafile,
+            SMTP_TEST_TIMEOUT="5",
+            SMTP_TIMEOUT="5",
+        )
     except BaseException:
         smtp.stop()
         raise
@@ -73,8 +77,9 @@ def studio(mail_setup: MailSetup) -> Iterator[Studio]:
     factory = Factory(live.app, session)
     admin = factory.user("admin", name="Ada Admin", email="ada@studio.test")
     designer = factory.user("designer", name="Dana Designer", email="dana@studio.test")
-    customer = factory.customer(name="Mia Moreau", email="mia@moreau-bakery.test",
-                                company="Moreau Bakery")
+    customer = factory.customer(
+        name="Mia Moreau", email="mia@moreau-bakery.test", company="Moreau Bakery"
+    )
     yield Studio(live, mail_setup.smtp, admin, designer, customer)
     session.close()
     live.render_pages()
@@ -103,7 +108,8 @@ def save_smtp_settings(page: Page) -> None:
     settings = page.get_by_role("region", name="Email settings")
     settings.get_by_role("button", name="Save email settings").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Email settings saved. Send a test email to check them.")
+        "Email settings saved. Send a test email to check them."
+    )
     settings = page.get_by_role("region", name="Email settings")
     expect(settings.get_by_role("heading")).to_contain_text("Not tested yet")
     expect(settings.get_by_text("A password is saved.")).to_be_visible()
@@ -122,17 +128,24 @@ def reload_until(page: Page, locator_text: tuple[str, str], timeout: float = 15)
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
 def test_notify_customer_now_goes_through_the_designers_smtp_server(
-        device: Device, browser: Browser, studio: Studio, watcher: Watcher,
-        contexts: list[BrowserContext], tmp_path: Path) -> None:
+    device: Device,
+    browser: Browser,
+    studio: Studio,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+    tmp_path: Path,
+) -> None:
     page = open_page(browser, studio.live, device, watcher, contexts)
     log_in(page, "dana@studio.test")
     expect(page.locator(".email-box summary")).to_contain_text(
-        "Email to customers: the default mailer")
+        "Email to customers: the default mailer"
+    )
 
     # The designer's own server, password included, through the form.
     open_email_settings(page)
-    expect(page.get_by_role("region", name="Email settings").get_by_role("heading")
-           ).to_contain_text("Default mailer")
+    expect(
+        page.get_by_role("region", name="Email settings").get_by_role("heading")
+    ).to_contain_text("Default mailer")
     fill_smtp_settings(page, studio.smtp, password=PASSWORD)
     save_smtp_settings(page)
     device.look(page, "email-settings")
@@ -140,7 +153,8 @@ def test_notify_customer_now_goes_through_the_designers_smtp_server(
     # Upload with "Notify customer now" ticked.
     open_menu_link(page, "My Proofs")
     expect(page.locator(".email-box summary")).to_contain_text(
-        "Email to customers: your SMTP server localhost")
+        "Email to customers: your SMTP server localhost"
+    )
     page.get_by_role("link", name="Upload a proof").first.click()
     page.get_by_label("Customer", exact=True).select_option(label="Mia Moreau (Moreau Bakery)")
     page.get_by_label("Title").fill("Spring menu board")
@@ -155,7 +169,8 @@ def test_notify_customer_now_goes_through_the_designers_smtp_server(
     page.get_by_role("button", name="Upload proof").click()
     expect(page).to_have_url(re.compile(r"/proofs/\d+$"))
     expect(page.get_by_role("status")).to_have_text(
-        "Proof uploaded; Mia Moreau gets an email in a moment.")
+        "Proof uploaded; Mia Moreau gets an email in a moment."
+    )
     proof_url = page.url
     notifications = page.get_by_role("region", name="Notifications")
     expect(notifications.get_by_role("listitem")).to_have_count(1)
@@ -205,14 +220,19 @@ def test_notify_customer_now_goes_through_the_designers_smtp_server(
     expect(row).to_contain_text("1 attempt")
     device.look(admin, "notifications")
     open_menu_link(admin, "Admin → Users")
-    expect(admin.get_by_role("row").filter(has_text="dana@studio.test").locator(".badge")
-           ).to_have_text("Working")
+    expect(
+        admin.get_by_role("row").filter(has_text="dana@studio.test").locator(".badge")
+    ).to_have_text("Working")
 
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
 def test_failing_test_email_warns_designer_and_admin_until_fixed(
-        device: Device, browser: Browser, studio: Studio, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    device: Device,
+    browser: Browser,
+    studio: Studio,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+) -> None:
     page = open_page(browser, studio.live, device, watcher, contexts)
     log_in(page, "dana@studio.test")
     open_email_settings(page)
@@ -226,7 +246,8 @@ def test_failing_test_email_warns_designer_and_admin_until_fixed(
     test_box.get_by_role("button", name="Send Test Email").click()
     test_box = page.get_by_role("region", name="Send Test Email")
     expect(test_box.get_by_role("alert")).to_have_text(
-        re.compile(r"^Authentication failed\. The server said: 535 "))
+        re.compile(r"^Authentication failed\. The server said: 535 ")
+    )
     expect(test_box.get_by_role("alert")).to_be_in_viewport()  # no scrolling to find it
     settings = page.get_by_role("region", name="Email settings")
     expect(settings.get_by_role("heading")).to_contain_text("Failing since")
@@ -253,8 +274,9 @@ def test_failing_test_email_warns_designer_and_admin_until_fixed(
     row = admin.get_by_role("row").filter(has_text="dana@studio.test")
     expect(row.locator(".badge")).to_contain_text("Failing since")
     expect(row).to_contain_text("Authentication failed: 535")
-    expect(admin.get_by_role("row").filter(has_text="ada@studio.test").locator(".badge")
-           ).to_have_text("Default mailer")
+    expect(
+        admin.get_by_role("row").filter(has_text="ada@studio.test").locator(".badge")
+    ).to_have_text("Default mailer")
     device.look(admin, "admin-users-smtp-failing")
     row.get_by_role("link", name="Edit").click()
     expect(admin.get_by_role("heading", name="Edit Dana Designer")).to_be_visible()
@@ -266,16 +288,18 @@ def test_failing_test_email_warns_designer_and_admin_until_fixed(
     expect(failed).to_be_in_viewport()
     # The rest of the page still shows what is saved: Save would change nothing.
     expect(admin.get_by_label("Active (can log in)")).to_be_checked()
-    expect(admin.get_by_role("region", name="Email settings").get_by_label("SMTP server")
-           ).to_have_value("localhost")
+    expect(
+        admin.get_by_role("region", name="Email settings").get_by_label("SMTP server")
+    ).to_have_value("localhost")
     device.look(admin, "admin-smtp-test-failed")
     assert len(studio.received()) == received_before
 
     # The designer puts the right password in and tests again from My Proofs.
     warning.get_by_role("link", name="Fix your email settings").click()
     expect(page.get_by_role("heading", name="Email settings", exact=True)).to_be_visible()
-    page.get_by_role("region", name="Email settings").get_by_label(
-        "Password", exact=True).fill(PASSWORD)
+    page.get_by_role("region", name="Email settings").get_by_label("Password", exact=True).fill(
+        PASSWORD
+    )
     save_smtp_settings(page)
     open_menu_link(page, "My Proofs")
     email_box = page.locator(".email-box")
@@ -283,15 +307,20 @@ def test_failing_test_email_warns_designer_and_admin_until_fixed(
     expect(email_box.get_by_label("Send Test Email to")).to_have_value("dana@studio.test")
     email_box.get_by_role("button", name="Send Test Email").click()
     sent = page.get_by_role("region", name="Send Test Email").get_by_role("status")
-    expect(sent).to_have_text(re.compile(r"^Test email sent to dana@studio\.test through your "
-                                         r"SMTP server\. The server said: 250 "))
+    expect(sent).to_have_text(
+        re.compile(
+            r"^Test email sent to dana@studio\.test through your "
+            r"SMTP server\. The server said: 250 "
+        )
+    )
     expect(sent).to_be_in_viewport()
     message = studio.smtp.inbox.wait_for(received_before + 1)[received_before]
     assert message["To"] == "dana@studio.test"
     assert message["Subject"] == "Proofdesk test email"
     assert "own SMTP server (localhost)" in text_and_html(message)[0]
-    expect(page.get_by_role("region", name="Email settings").get_by_role("heading")
-           ).to_contain_text("Working")
+    expect(
+        page.get_by_role("region", name="Email settings").get_by_role("heading")
+    ).to_contain_text("Working")
 
     open_menu_link(page, "My Proofs")
     expect(page.get_by_text("Your customer emails are failing")).to_have_count(0)
@@ -302,5 +331,6 @@ def test_failing_test_email_warns_designer_and_admin_until_fixed(
     expect(row.locator(".badge")).to_have_text("Working")
     expect(row).not_to_contain_text("Authentication failed")
     row.get_by_role("link", name="Edit").click()
-    expect(admin.get_by_role("region", name="Email settings").get_by_role("heading")
-           ).to_contain_text("Working")
+    expect(
+        admin.get_by_role("region", name="Email settings").get_by_role("heading")
+    ).to_contain_text("Working")

@@ -30,19 +30,33 @@ pytestmark = pytest.mark.browser
 NEAR = 3  # pixels: a saved pin lands where the reviewer put it
 
 
-def artwork_png(width: int = 800, height: int = 500, *, changed: tuple[int, ...] | None = None,
-                ) -> bytes:
+def artwork_png(
+    width: int = 800,
+    height: int = 500,
+    *,
+    changed: tuple[int, ...] | None = None,
+) -> bytes:
     """A shop sign: a dark band with the name, a line of text; `changed` adds a blue block
     (left, top, right, bottom), as a second version might."""
     image = Image.new("RGB", (width, height), "#f4efe6")
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, width, height // 4), fill="#1d2230")
-    draw.text((40, height // 8), "MOREAU BAKERY", fill="#f4efe6", anchor="lm",
-              font=ImageFont.load_default(size=height // 9))
-    draw.text((40, height // 2), "Fresh bread daily, 7am to 7pm", fill="#8a3b12",
-              font=ImageFont.load_default(size=height // 16))
-    draw.ellipse((40, height * 2 // 3, 40 + height // 4, height * 2 // 3 + height // 4),
-                 fill="#d9a441")
+    draw.text(
+        (40, height // 8),
+        "MOREAU BAKERY",
+        fill="#f4efe6",
+        anchor="lm",
+        font=ImageFont.load_default(size=height // 9),
+    )
+    draw.text(
+        (40, height // 2),
+        "Fresh bread daily, 7am to 7pm",
+        fill="#8a3b12",
+        font=ImageFont.load_default(size=height // 16),
+    )
+    draw.ellipse(
+        (40, height * 2 // 3, 40 + height // 4, height * 2 // 3 + height // 4), fill="#d9a441"
+    )
     if changed:
         draw.rectangle(changed, fill="#2d4bd8")
     out = io.BytesIO()
@@ -61,8 +75,9 @@ class Desk:
 
     def proof(self, title: str, data: bytes, filename: str) -> tuple[Proof, str]:
         """A proof, all pages rendered, and its share link."""
-        proof = self.factory.proof(self.designer, self.customer, title=title, data=data,
-                                   filename=filename)
+        proof = self.factory.proof(
+            self.designer, self.customer, title=title, data=data, filename=filename
+        )
         self.live.render_pages()
         with self.live.app.app_context():
             link = review.active_share_link(self.factory.session, proof)
@@ -71,10 +86,15 @@ class Desk:
 
     def add_version(self, proof: Proof, data: bytes, filename: str) -> None:
         with self.live.app.app_context():
-            proofs.add_version(self.factory.session, storage=self.live.app.extensions["storage"],
-                               proof=proof, upload=proofs.Upload(io.BytesIO(data), filename),
-                               limits=proofs.Limits.from_config(self.live.app.config),
-                               uploaded_by=self.designer, ip="127.0.0.1")
+            proofs.add_version(
+                self.factory.session,
+                storage=self.live.app.extensions["storage"],
+                proof=proof,
+                upload=proofs.Upload(io.BytesIO(data), filename),
+                limits=proofs.Limits.from_config(self.live.app.config),
+                uploaded_by=self.designer,
+                ip="127.0.0.1",
+            )
             self.factory.session.commit()
         self.live.render_pages()
 
@@ -83,8 +103,15 @@ class Desk:
         with self.live.app.app_context():
             found = proofs.version_of(session, proof, version)
             assert found is not None
-            review.add_comment(session, proof=proof, version=found, author_name="Mia Moreau",
-                               body=body, ip="127.0.0.1", pin=pin)
+            review.add_comment(
+                session,
+                proof=proof,
+                version=found,
+                author_name="Mia Moreau",
+                body=body,
+                ip="127.0.0.1",
+                pin=pin,
+            )
             session.commit()
 
 
@@ -102,9 +129,9 @@ def desk(studio: LiveServer) -> Iterator[Desk]:
     yield from open_desk(studio)
 
 
-
-def open_page(browser: Browser, desk: Desk, device: Device, watcher: Watcher,
-              contexts: list[BrowserContext]) -> Page:
+def open_page(
+    browser: Browser, desk: Desk, device: Device, watcher: Watcher, contexts: list[BrowserContext]
+) -> Page:
     context = browser.new_context(base_url=desk.live.url, **device.options)
     contexts.append(context)
     return watcher.watch(context.new_page())
@@ -112,15 +139,17 @@ def open_page(browser: Browser, desk: Desk, device: Device, watcher: Watcher,
 
 def loaded(page: Page, image: Locator) -> dict[str, float]:
     expect(image).to_be_visible()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                           arg=image.element_handle())
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     box = image.bounding_box()
     assert box is not None
     return box
 
 
-def put_pin(page: Page, device: Device, image: Locator, fx: float, fy: float
-            ) -> tuple[float, float]:
+def put_pin(
+    page: Page, device: Device, image: Locator, fx: float, fy: float
+) -> tuple[float, float]:
     """Click (or tap, on a phone) the artwork at fractions fx, fy; the offset in pixels."""
     image.scroll_into_view_if_needed()
     box = loaded(page, image)
@@ -143,7 +172,8 @@ def assert_at(pin: Locator, image: Locator, offset: tuple[float, float]) -> None
     assert box is not None
     x, y = centre(pin)
     assert abs(x - (box["x"] + offset[0])) <= NEAR and abs(y - (box["y"] + offset[1])) <= NEAR, (
-        f"pin at {x:.1f},{y:.1f}; clicked {box['x'] + offset[0]:.1f},{box['y'] + offset[1]:.1f}")
+        f"pin at {x:.1f},{y:.1f}; clicked {box['x'] + offset[0]:.1f},{box['y'] + offset[1]:.1f}"
+    )
 
 
 def pin_fields(page: Page) -> dict[str, str]:
@@ -162,8 +192,8 @@ def send_comment(page: Page, text: str, *, name: str | None = "Mia Moreau") -> N
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
 def test_pins_on_an_image_and_on_page_2_of_a_pdf(
-        device: Device, browser: Browser, desk: Desk, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    device: Device, browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     _image_proof, image_url = desk.proof("Shop sign", artwork_png(), "sign.png")
     _pdf_proof, pdf_url = desk.proof("Menu board", pdf_bytes(2), "menu.pdf")
     page = open_page(browser, desk, device, watcher, contexts)
@@ -249,7 +279,8 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
 
 
 def test_a_drag_pins_an_area_and_a_zoomed_page_pans_then_pins(
-        browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]) -> None:
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     proof, share_url = desk.proof("Shop sign", artwork_png(), "sign.png")
     desk.comment(proof, "Is this the right blue?", Pin(page=1, x=0.8, y=0.7))
     page = open_page(browser, desk, DESKTOP, watcher, contexts)
@@ -276,8 +307,12 @@ def test_a_drag_pins_an_area_and_a_zoomed_page_pans_then_pins(
     found = area.bounding_box()
     box = artwork.bounding_box()
     assert found is not None and box is not None
-    expected = (box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3,
-                box["width"] * 0.3, box["height"] * 0.3)
+    expected = (
+        box["x"] + box["width"] * 0.2,
+        box["y"] + box["height"] * 0.3,
+        box["width"] * 0.3,
+        box["height"] * 0.3,
+    )
     actual = (found["x"], found["y"], found["width"], found["height"])
     assert actual == pytest.approx(expected, abs=NEAR), (actual, expected)
     badge = centre(area.locator(".pin-number"))  # the number sits on the top-left corner
@@ -313,11 +348,13 @@ def test_a_drag_pins_an_area_and_a_zoomed_page_pans_then_pins(
     assert now is not None
     x, y = float(fields["x"]), float(fields["y"])
     assert centre(page.locator(".pin-new")) == pytest.approx(
-        (now["x"] + now["width"] * x, now["y"] + now["height"] * y), abs=NEAR)
+        (now["x"] + now["width"] * x, now["y"] + now["height"] * y), abs=NEAR
+    )
 
 
 def test_the_keyboard_places_and_moves_a_pin(
-        browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]) -> None:
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     _proof, share_url = desk.proof("Menu board", pdf_bytes(2), "menu.pdf")
     page = open_page(browser, desk, DESKTOP, watcher, contexts)
     page.goto(share_url)
@@ -340,7 +377,8 @@ def test_the_keyboard_places_and_moves_a_pin(
     box = second.bounding_box()
     assert box is not None
     assert centre(page.locator("#page-2 .pin-new")) == pytest.approx(
-        (box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45), abs=NEAR)
+        (box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45), abs=NEAR
+    )
     page.keyboard.press("Enter")
     expect(page.locator("#comment-form").get_by_label("Comment")).to_be_focused()
     page.keyboard.type("This panel needs the allergens.")
@@ -370,14 +408,15 @@ def test_the_keyboard_places_and_moves_a_pin(
     box = second.bounding_box()
     assert box is not None
     assert centre(pin) == pytest.approx(
-        (box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45), abs=NEAR)
+        (box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45), abs=NEAR
+    )
     page.keyboard.press("Enter")
-    expect(page.locator("li.thread-item[data-pin='1']")).to_have_class(
-        re.compile(r"\bselected\b"))
+    expect(page.locator("li.thread-item[data-pin='1']")).to_have_class(re.compile(r"\bselected\b"))
 
 
 def test_reply_resolve_and_carry_a_thread_forward(
-        browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]) -> None:
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     proof, share_url = desk.proof("Shop sign", artwork_png(), "sign.png")
     desk.comment(proof, "The logo looks blurry.", Pin(page=1, x=0.2, y=0.2))
     desk.comment(proof, "Typo in the phone number.", Pin(page=1, x=0.7, y=0.6, w=0.2, h=0.1))
@@ -411,8 +450,11 @@ def test_reply_resolve_and_carry_a_thread_forward(
     pin = page.locator("a.pin.carried")
     expect(pin).to_have_text("1")
     expect(pin).to_have_attribute("aria-label", re.compile("from version 1"))
-    assert_at(pin, page.get_by_role("img", name="Page 1 of 1, version 2"),
-              offset_of(page, "Page 1 of 1, version 2", 0.2, 0.2))
+    assert_at(
+        pin,
+        page.get_by_role("img", name="Page 1 of 1, version 2"),
+        offset_of(page, "Page 1 of 1, version 2", 0.2, 0.2),
+    )
 
 
 def offset_of(page: Page, image_name: str, fx: float, fy: float) -> tuple[float, float]:
@@ -421,8 +463,8 @@ def offset_of(page: Page, image_name: str, fx: float, fy: float) -> tuple[float,
 
 
 def test_approval_with_terms_and_the_approval_record(
-        browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext],
-        tmp_path: Path) -> None:
+    browser: Browser, desk: Desk, watcher: Watcher, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
     studio = open_page(browser, desk, DESKTOP, watcher, contexts)
     log_in(studio, "dana@studio.test")
     studio.goto("/proofs/new")

@@ -47,8 +47,9 @@ class Device:
         page.wait_for_load_state()
         # WTForms writes a Python None out as the text "None", which a screen reader takes
         # for "invalid", and autofocus on every field makes the page jump on a phone.
-        garbage = page.locator('[aria-invalid]:not([aria-invalid="true"]), '
-                               '[aria-describedby="None"]')
+        garbage = page.locator(
+            '[aria-invalid]:not([aria-invalid="true"]), [aria-describedby="None"]'
+        )
         expect(garbage).to_have_count(0)
         assert page.locator("[autofocus]").count() <= 1, f"{page.url}: several autofocus fields"
         left, right = page.evaluate("""() => {
@@ -60,15 +61,23 @@ class Device:
             found = page.evaluate(OVERFLOW_JS)
             assert found["scrollWidth"] <= self.width, (
                 f"{page.url} is {found['scrollWidth']}px wide on a {self.width}px phone: "
-                f"{found['wide']}")
+                f"{found['wide']}"
+            )
         if shot:
             page.evaluate("window.scrollTo(0, 0)")  # sticky bars in their place
             screenshot(page, f"{self.name}-{shot}", full_page=full_page)
 
 
 DESKTOP = Device("desktop", {"viewport": {"width": 1280, "height": 800}})
-PHONE = Device("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                         "has_touch": True, "device_scale_factor": 3})
+PHONE = Device(
+    "phone",
+    {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 3,
+    },
+)
 
 
 def open_menu_link(page: Page, name: str) -> None:
@@ -90,8 +99,9 @@ def expect_all_pages_shown(page: Page, *, count: int, version: int) -> None:
         image.scroll_into_view_if_needed(timeout=15_000)
         expect(image).to_be_visible()
         expect(page.locator(f"#page-{number}")).to_contain_text(f"Page {number} of {count}")
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                               arg=image.element_handle())
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
     expect(page.get_by_text("Preparing page")).to_have_count(0)
     assert page.get_by_role("region", name=f"Artwork, version {version}").is_visible()
 
@@ -108,16 +118,22 @@ def setup_link(live: LiveServer, capsys: pytest.CaptureFixture[str]) -> str:
     return match.group(1)
 
 
-def new_person(browser: Browser, live: LiveServer, device: Device, watcher: Watcher
-               ) -> tuple[BrowserContext, Page]:
+def new_person(
+    browser: Browser, live: LiveServer, device: Device, watcher: Watcher
+) -> tuple[BrowserContext, Page]:
     context = browser.new_context(base_url=live.url, **device.options)
     return context, watcher.watch(context.new_page())
 
 
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=lambda d: d.name)
-def test_proof_round_trip(device: Device, browser: Browser, studio: LiveServer,
-                          watcher: Watcher, capsys: pytest.CaptureFixture[str],
-                          tmp_path: Path) -> None:
+def test_proof_round_trip(
+    device: Device,
+    browser: Browser,
+    studio: LiveServer,
+    watcher: Watcher,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
     contexts: list[BrowserContext] = []
     try:
         run_round_trip(device, browser, studio, watcher, capsys, tmp_path, contexts)
@@ -126,9 +142,15 @@ def test_proof_round_trip(device: Device, browser: Browser, studio: LiveServer,
             context.close()
 
 
-def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: Watcher,
-                   capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                   contexts: list[BrowserContext]) -> None:
+def run_round_trip(
+    device: Device,
+    browser: Browser,
+    live: LiveServer,
+    watcher: Watcher,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    contexts: list[BrowserContext],
+) -> None:
     studio_context, page = new_person(browser, live, device, watcher)
     contexts.append(studio_context)
 
@@ -186,7 +208,8 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     page.get_by_role("link", name="Upload a proof").click()
     expect(page.get_by_role("heading", name="Upload a proof")).to_be_visible()
     expect(page.get_by_label("Customer", exact=True).locator("option:checked")).to_have_text(
-        "Mia Moreau (Moreau Bakery)")
+        "Mia Moreau (Moreau Bakery)"
+    )
     artwork = tmp_path / "menu-board.pdf"
     artwork.write_bytes(pdf_bytes(3))
     page.get_by_label("Title").fill("Spring menu board")
@@ -230,7 +253,8 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     decide.get_by_label("What should change?").fill("Please make the prices bigger.")
     decide.get_by_role("button", name="Request changes").click()
     expect(review.get_by_role("status")).to_have_text(
-        "Thank you: your change request is sent to the designer.")
+        "Thank you: your change request is sent to the designer."
+    )
     expect(review.locator(".heading .badge")).to_have_text("Changes requested")
     comments = review.get_by_role("region", name="Comments")
     expect(comments.get_by_role("listitem")).to_contain_text(["Please make the prices bigger."])
@@ -245,7 +269,8 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     device.look(page, "my-proofs-changes-requested")
     row.get_by_role("link", name="Spring menu board").click()
     expect(page.get_by_role("region", name="Comments")).to_contain_text(
-        "Please make the prices bigger.")
+        "Please make the prices bigger."
+    )
     page.get_by_role("link", name="Upload new version").click()
     expect(page.get_by_role("heading", name="Upload version 2")).to_be_visible()
     version_2 = tmp_path / "menu-board-v2.png"
@@ -255,7 +280,8 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     device.look(page, "upload-version")
     page.get_by_role("button", name="Upload version 2").click()
     expect(page.get_by_role("status")).to_have_text(
-        "Version 2 uploaded; the share link now shows it.")
+        "Version 2 uploaded; the share link now shows it."
+    )
     expect(page.locator(".heading .badge")).to_have_text("Awaiting review")
 
     # The same share link now shows version 2; version 1 is still there, superseded.
@@ -269,15 +295,16 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     expect(review.get_by_text("Prices are bigger now.")).to_be_visible()
     versions = review.get_by_role("region", name="Versions")
     expect(versions.get_by_role("listitem")).to_have_count(2)
-    expect(versions.get_by_role("listitem").filter(has_text="Version 2")).to_contain_text(
-        "Current")
+    expect(versions.get_by_role("listitem").filter(has_text="Version 2")).to_contain_text("Current")
     expect(versions.get_by_role("listitem").filter(has_text="Version 1")).to_contain_text(
-        "Superseded")
+        "Superseded"
+    )
     device.look(review, "review-version-2")
 
     versions.get_by_role("link", name="Version 1").click()
     expect(review.get_by_role("status")).to_contain_text(
-        "This is version 1, which has been replaced.")
+        "This is version 1, which has been replaced."
+    )
     expect(review.get_by_role("region", name="Your decision")).to_have_count(0)
     expect_all_pages_shown(review, count=3, version=1)
     device.look(review, "review-superseded")
@@ -289,7 +316,8 @@ def run_round_trip(device: Device, browser: Browser, live: LiveServer, watcher: 
     expect(review.get_by_role("status")).to_have_text("Thank you: your approval is recorded.")
     expect(review.locator(".heading .badge")).to_have_text("Approved")
     expect(review.get_by_role("region", name="Comments").locator(".decisions")).to_contain_text(
-        "Approved v2 by Mia Moreau")
+        "Approved v2 by Mia Moreau"
+    )
     device.look(review, "review-approved")
 
     # The designer sees the approval.

@@ -42,8 +42,9 @@ class Studio:
 
     def proof(self, title: str, pages: int) -> tuple[Proof, str]:
         """A proof with a PDF of `pages` pages, all rendered, and its share link."""
-        proof = self.factory.proof(self.designer, self.customer, title=title,
-                                   data=pdf_bytes(pages), filename="artwork.pdf")
+        proof = self.factory.proof(
+            self.designer, self.customer, title=title, data=pdf_bytes(pages), filename="artwork.pdf"
+        )
         self.live.render_pages()
         with self.live.app.app_context():
             link = review.active_share_link(self.factory.session, proof)
@@ -61,17 +62,25 @@ def studio_with_designer(studio: LiveServer) -> Iterator[Studio]:
     session.close()
 
 
-def open_page(browser: Browser, live: LiveServer, device: Device, watcher: Watcher,
-              contexts: list[BrowserContext]) -> Page:
+def open_page(
+    browser: Browser,
+    live: LiveServer,
+    device: Device,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+) -> Page:
     context = browser.new_context(base_url=live.url, **device.options)
     contexts.append(context)
     return watcher.watch(context.new_page())
 
 
-
 def test_upload_shows_a_progress_bar_then_the_proof(
-        browser: Browser, studio_with_designer: Studio, watcher: Watcher,
-        contexts: list[BrowserContext], tmp_path: Path) -> None:
+    browser: Browser,
+    studio_with_designer: Studio,
+    watcher: Watcher,
+    contexts: list[BrowserContext],
+    tmp_path: Path,
+) -> None:
     live = studio_with_designer.live
     page = open_page(browser, live, DESKTOP, watcher, contexts)
     log_in(page, "dana@studio.test")
@@ -87,8 +96,10 @@ def test_upload_shows_a_progress_bar_then_the_proof(
 
     # Hold the upload at the network until the bar has been seen.
     held: list[Route] = []
-    page.route("**/proofs/new", lambda route: held.append(route)
-               if route.request.method == "POST" else route.continue_())
+    page.route(
+        "**/proofs/new",
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
     page.get_by_role("button", name="Upload proof").click()
     expect(progress).to_be_visible()
     expect(progress.get_by_text("Uploading…")).to_be_visible()
@@ -106,8 +117,8 @@ def test_upload_shows_a_progress_bar_then_the_proof(
 
 
 def test_zoom_buttons_change_the_zoom_level(
-        browser: Browser, studio_with_designer: Studio, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    browser: Browser, studio_with_designer: Studio, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     _proof, share_url = studio_with_designer.proof("Window decal", pages=1)
     page = open_page(browser, studio_with_designer.live, DESKTOP, watcher, contexts)
     page.goto(share_url)
@@ -137,15 +148,17 @@ def swipe_up(page: Page, x: float, y: float, distance: float = 150) -> None:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
     for step in range(1, 11):
-        cdp.send("Input.dispatchTouchEvent", {
-            "type": "touchMove", "touchPoints": [{"x": x, "y": y - distance * step / 10}]})
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {"type": "touchMove", "touchPoints": [{"x": x, "y": y - distance * step / 10}]},
+        )
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
 
 
 def test_on_a_phone_a_swipe_on_the_artwork_scrolls_until_zoomed(
-        browser: Browser, studio_with_designer: Studio, watcher: Watcher,
-        contexts: list[BrowserContext]) -> None:
+    browser: Browser, studio_with_designer: Studio, watcher: Watcher, contexts: list[BrowserContext]
+) -> None:
     _proof, share_url = studio_with_designer.proof("Van wrap", pages=3)
     page = open_page(browser, studio_with_designer.live, PHONE, watcher, contexts)
     page.goto(share_url)
@@ -160,7 +173,9 @@ def test_on_a_phone_a_swipe_on_the_artwork_scrolls_until_zoomed(
     swipe_up(page, before["x"] + before["width"] / 3, before["y"] + 150)
     page.wait_for_function(
         "y => document.querySelector('.page-frame img').getBoundingClientRect().y < y - 50",
-        arg=before["y"], timeout=5_000)
+        arg=before["y"],
+        timeout=5_000,
+    )
     assert page.evaluate("window.scrollY") == 0, "a zoomed page should pan, not scroll"
 
     # At 100% the artwork fills most of the screen: the same swipe must scroll the page.

@@ -37,8 +37,12 @@ def accept(client: FlaskClient, path: str, password: str = CUSTOMER_PASSWORD):
     return client.post(path, data={"password": password, "csrf_token": csrf_token(client, path)})
 
 
-def customer_with_login(app: Flask, staff_client: FlaskClient, customer: Customer,
-                        customer_client: FlaskClient | None = None) -> FlaskClient:
+def customer_with_login(
+    app: Flask,
+    staff_client: FlaskClient,
+    customer: Customer,
+    customer_client: FlaskClient | None = None,
+) -> FlaskClient:
     """Invite, accept, and return a client logged in as the customer."""
     staff_invites(staff_client, customer)
     link = mailed_link(app, "invite", customer.email)
@@ -47,12 +51,25 @@ def customer_with_login(app: Flask, staff_client: FlaskClient, customer: Custome
     return customer_client
 
 
-def customer_login(client: FlaskClient, email: str, password: str = CUSTOMER_PASSWORD,
-                   next_path: str = ""):
+def customer_login(
+    client: FlaskClient, email: str, password: str = CUSTOMER_PASSWORD, next_path: str = ""
+):
     path = "/portal/login" + (f"?next={next_path}" if next_path else "")
-    return client.post(path, data={"email": email, "password": password,
-                                   "csrf_token": csrf_token(client, "/portal/login")})
+    return client.post(
+        path,
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_token(client, "/portal/login"),
+        },
+    )
 
 
-__all__ = ["accept", "customer_login", "customer_with_login", "login", "mailed_link",
-           "staff_invites"]
+__all__ = [
+    "accept",
+    "customer_login",
+    "customer_with_login",
+    "login",
+    "mailed_link",
+    "staff_invites",
+]

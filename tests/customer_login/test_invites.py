@@ -53,8 +53,10 @@ def test_invite_set_password_log_in_and_approve(app, client, factory, db_session
     assert "Kiosk banner" in portal and "Awaiting your review" in portal
     proof_page = kim.get("/portal/proofs/1").get_data(as_text=True)
     assert 'name="name"' not in proof_page  # no typed name: the account decides
-    response = kim.post("/portal/proofs/1/decision", data={
-        "decision": "approved", "csrf_token": csrf_token(kim, "/portal/proofs/1")})
+    response = kim.post(
+        "/portal/proofs/1/decision",
+        data={"decision": "approved", "csrf_token": csrf_token(kim, "/portal/proofs/1")},
+    )
     assert response.status_code == 302
     decision = db_session.scalar(sa.select(Decision))
     assert (decision.customer_id, decision.reviewer_name) == (customer.id, "Kim Kiosk")
@@ -105,14 +107,14 @@ def test_invite_link_expires(app, client, factory, db_session):
     assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerCredential)) == 0
 
 
-def test_invite_all_without_a_login_shows_progress_and_counts(app, client, factory,
-                                                              db_session):
+def test_invite_all_without_a_login_shows_progress_and_counts(app, client, factory, db_session):
     customers = [factory.customer() for _ in range(4)]
     login(client, factory.user("admin"))  # customers made by nobody: an admin invites
     staff_invites(client, customers[0])
     accept(app.test_client(), mailed_link(app, "invite", customers[0].email))
-    response = client.post("/customers/invite-all",
-                           data={"csrf_token": csrf_token(client, "/customers")})
+    response = client.post(
+        "/customers/invite-all", data={"csrf_token": csrf_token(client, "/customers")}
+    )
     progress = response.headers["Location"]
     page = client.get(progress).get_data(as_text=True)
     assert "3</span> invitations queued" in page
@@ -123,8 +125,9 @@ def test_invite_all_without_a_login_shows_progress_and_counts(app, client, facto
     sent_to = {m["To"] for m in mailbox(app.config["MAIL_MAILBOX_DIR"])}
     assert sent_to == {c.email for c in customers}
     # Pressing it again mails nobody twice.
-    again = client.post("/customers/invite-all",
-                        data={"csrf_token": csrf_token(client, "/customers")})
+    again = client.post(
+        "/customers/invite-all", data={"csrf_token": csrf_token(client, "/customers")}
+    )
     page = client.get(again.headers["Location"]).get_data(as_text=True)
     assert "Every customer already has a login or an open invitation" in page
 
@@ -132,8 +135,9 @@ def test_invite_all_without_a_login_shows_progress_and_counts(app, client, facto
 def test_fifty_parallel_redemptions_give_exactly_one_success(app, factory, db_session):
     customer = factory.customer()
     settings = TokenSettings.from_config(app.config)
-    invite = invites.invite(db_session, customer=customer, by=factory.user(),
-                            settings=settings, ip=None)
+    invite = invites.invite(
+        db_session, customer=customer, by=factory.user(), settings=settings, ip=None
+    )
     db_session.commit()
     token = token_of(settings, INVITE, invite.nonce)
     results: list[str] = []

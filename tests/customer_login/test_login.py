@@ -62,8 +62,10 @@ def test_wrong_password_and_unknown_email_look_the_same(app, staff, customer):
     assert wrong.status_code == unknown.status_code == 200
     strip = lambda page: page.replace(customer.email, "").replace("nobody@nowhere.test", "")  # noqa: E731
     assert strip(wrong.get_data(as_text=True)).count("Email or password is not right.") == 1
-    assert strip(wrong.get_data(as_text=True)).split('name="csrf_token"')[0] == strip(
-        unknown.get_data(as_text=True)).split('name="csrf_token"')[0]
+    assert (
+        strip(wrong.get_data(as_text=True)).split('name="csrf_token"')[0]
+        == strip(unknown.get_data(as_text=True)).split('name="csrf_token"')[0]
+    )
 
 
 def test_login_is_throttled_per_account(app, staff, customer):
@@ -80,21 +82,30 @@ def test_forgot_password_says_the_same_for_known_and_unknown(app, staff, custome
     visitor = app.test_client()
     answers = []
     for email in (customer.email, "unknown@nowhere.test"):
-        response = visitor.post("/portal/forgot", data={
-            "email": email, "csrf_token": csrf_token(visitor, "/portal/forgot")})
-        answers.append((response.status_code, response.headers["Location"],
-                        visitor.get(response.headers["Location"]).get_data(as_text=True)))
+        response = visitor.post(
+            "/portal/forgot",
+            data={"email": email, "csrf_token": csrf_token(visitor, "/portal/forgot")},
+        )
+        answers.append(
+            (
+                response.status_code,
+                response.headers["Location"],
+                visitor.get(response.headers["Location"]).get_data(as_text=True),
+            )
+        )
     assert answers[0][:2] == answers[1][:2] == (302, "/portal/login")
     assert "If an account exists for that email address" in answers[0][2]
     assert answers[0][2] == answers[1][2]
     run_once(app)  # the worker answers the requests: a link only for the known address
     assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerPasswordReset)) == 1
-    assert [m["To"] for m in mailbox(app.config["MAIL_MAILBOX_DIR"])
-            if "password" in m["Subject"]] == [customer.email]
+    assert [
+        m["To"] for m in mailbox(app.config["MAIL_MAILBOX_DIR"]) if "password" in m["Subject"]
+    ] == [customer.email]
 
 
 def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
-        app, staff, customer, db_session):
+    app, staff, customer, db_session
+):
     """Timing must not tell which addresses have a login: the form runs the very same SQL
     statements for a customer with a login, one without, and an unknown address (the worker
     does the lookup later)."""
@@ -121,12 +132,15 @@ def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
     assert not any("customers" in statement for statement in seen[0])
 
 
-def test_reset_link_changes_the_password_once_and_ends_other_sessions(app, staff, customer,
-                                                                     db_session):
+def test_reset_link_changes_the_password_once_and_ends_other_sessions(
+    app, staff, customer, db_session
+):
     other_device = customer_with_login(app, staff, customer)
     visitor = app.test_client()
-    visitor.post("/portal/forgot", data={"email": customer.email,
-                                         "csrf_token": csrf_token(visitor, "/portal/forgot")})
+    visitor.post(
+        "/portal/forgot",
+        data={"email": customer.email, "csrf_token": csrf_token(visitor, "/portal/forgot")},
+    )
     link = mailed_link(app, "reset", customer.email)
     reset = db_session.scalar(sa.select(CustomerPasswordReset))
     assert dt.timedelta(minutes=59) < reset.expires_at - reset.created_at <= dt.timedelta(hours=1)
@@ -134,17 +148,22 @@ def test_reset_link_changes_the_password_once_and_ends_other_sessions(app, staff
     assert other_device.get("/portal").status_code == 302  # logged out elsewhere
     assert visitor.get("/portal").status_code == 200
     assert visitor.get(link).status_code == 404
-    assert customer_login(app.test_client(), customer.email, CUSTOMER_PASSWORD
-                          ).status_code == 200  # old password no longer works
-    assert customer_login(app.test_client(), customer.email, "a fresh new passphrase"
-                          ).status_code == 302
+    assert (
+        customer_login(app.test_client(), customer.email, CUSTOMER_PASSWORD).status_code == 200
+    )  # old password no longer works
+    assert (
+        customer_login(app.test_client(), customer.email, "a fresh new passphrase").status_code
+        == 302
+    )
 
 
 def test_reset_link_expires_after_an_hour(app, staff, customer, db_session):
     customer_with_login(app, staff, customer)
     visitor = app.test_client()
-    visitor.post("/portal/forgot", data={"email": customer.email,
-                                         "csrf_token": csrf_token(visitor, "/portal/forgot")})
+    visitor.post(
+        "/portal/forgot",
+        data={"email": customer.email, "csrf_token": csrf_token(visitor, "/portal/forgot")},
+    )
     link = mailed_link(app, "reset", customer.email)
     reset = db_session.scalar(sa.select(CustomerPasswordReset))
     reset.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
@@ -155,8 +174,12 @@ def test_reset_link_expires_after_an_hour(app, staff, customer, db_session):
 def test_forgot_password_is_throttled(app, customer):
     visitor = app.test_client()
     token = csrf_token(visitor, "/portal/forgot")
-    codes = [visitor.post("/portal/forgot", data={"email": f"x{n}@y.test", "csrf_token": token}
-                          ).status_code for n in range(6)]
+    codes = [
+        visitor.post(
+            "/portal/forgot", data={"email": f"x{n}@y.test", "csrf_token": token}
+        ).status_code
+        for n in range(6)
+    ]
     assert codes[:5] == [302] * 5 and codes[5] == 429
 
 
@@ -165,9 +188,14 @@ def test_password_change_keeps_this_session_and_ends_others(app, staff, customer
     this = app.test_client()
     customer_login(this, customer.email)
     path = "/portal/account/password"
-    response = this.post(path, data={"current_password": CUSTOMER_PASSWORD,
-                                     "new_password": "another long passphrase",
-                                     "csrf_token": csrf_token(this, path)})
+    response = this.post(
+        path,
+        data={
+            "current_password": CUSTOMER_PASSWORD,
+            "new_password": "another long passphrase",
+            "csrf_token": csrf_token(this, path),
+        },
+    )
     assert response.status_code == 302
     assert this.get("/portal").status_code == 200
     assert other.get("/portal").status_code == 302
@@ -190,14 +218,18 @@ def test_staff_can_send_a_reset_to_a_customer(app, staff, customer):
     page = f"/customers/{customer.id}"
     staff.post(f"{page}/reset", data={"csrf_token": csrf_token(staff, page)})
     run_once(app)
-    assert mailbox(app.config["MAIL_MAILBOX_DIR"])[-1]["Subject"].endswith(
-        "choose a new password")
+    assert mailbox(app.config["MAIL_MAILBOX_DIR"])[-1]["Subject"].endswith("choose a new password")
 
 
 def test_next_after_customer_login_stays_on_this_site(app, staff, customer):
     customer_with_login(app, staff, customer)
-    for target, expected in (("/portal", "/portal"), ("https://evil.test", "/portal"),
-                             ("//evil.test", "/portal")):
+    for target, expected in (
+        ("/portal", "/portal"),
+        ("https://evil.test", "/portal"),
+        ("//evil.test", "/portal"),
+    ):
         visitor = app.test_client()
-        assert customer_login(visitor, customer.email, next_path=target
-                              ).headers["Location"] == expected
+        assert (
+            customer_login(visitor, customer.email, next_path=target).headers["Location"]
+            == expected
+        )

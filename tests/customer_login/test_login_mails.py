@@ -37,8 +37,15 @@ def owned_customer(factory, designer, **kwargs):
 
 def change_email(client, customer, email):
     page = f"/customers/{customer.id}"
-    return client.post(f"{page}/edit", data={"name": customer.name, "email": email,
-                                             "company": "", "csrf_token": csrf_token(client, page)})
+    return client.post(
+        f"{page}/edit",
+        data={
+            "name": customer.name,
+            "email": email,
+            "company": "",
+            "csrf_token": csrf_token(client, page),
+        },
+    )
 
 
 def set_password(client, link, password="a password from the old mail"):
@@ -52,8 +59,7 @@ def send(client, customer, action):
     return client.post(f"{page}/{action}", data={"csrf_token": csrf_token(client, page)})
 
 
-def test_an_email_change_kills_older_reset_links_and_ends_sessions(app, staff, factory,
-                                                                    designer):
+def test_an_email_change_kills_older_reset_links_and_ends_sessions(app, staff, factory, designer):
     customer = owned_customer(factory, designer, email="old@client.test")
     portal = customer_with_login(app, staff, customer)
     assert send(staff, customer, "reset").status_code == 302
@@ -82,8 +88,9 @@ def test_an_email_change_kills_an_open_invitation(app, staff, factory, designer,
     assert accept(visitor, mailed_link(app, "invite", "second@client.test")).status_code == 302
 
 
-def test_an_invitation_queued_before_the_change_is_not_sent(app, staff, factory, designer,
-                                                            db_session):
+def test_an_invitation_queued_before_the_change_is_not_sent(
+    app, staff, factory, designer, db_session
+):
     customer = owned_customer(factory, designer, email="before@client.test")
     assert send(staff, customer, "invite").status_code == 302  # queued, worker not run yet
     assert change_email(staff, customer, "after@client.test").status_code == 302
@@ -104,8 +111,11 @@ def test_staff_resets_are_throttled_per_customer(app, staff, factory, designer, 
     assert codes == [302] * allowed + [429] * (5 - allowed)
     refused = answers[-1].get_data(as_text=True)
     assert f"already been sent {mail_limits.LOGIN_MAILS_PER_CUSTOMER} login emails" in refused
-    resets = db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
-                               .where(CustomerNotification.kind == "password_reset"))
+    resets = db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CustomerNotification)
+        .where(CustomerNotification.kind == "password_reset")
+    )
     assert resets == allowed
     # An admin is held to the same limit for this customer.
     admin = app.test_client()
@@ -120,12 +130,16 @@ def test_staff_login_mails_are_throttled_per_designer(app, staff, factory, desig
     assert codes == [302] * mail_limits.LOGIN_MAILS_PER_DESIGNER + [429]
     refused = send(staff, customers[-1], "invite").get_data(as_text=True)
     assert "the most a designer may send" in refused
-    assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
-                             ) == mail_limits.LOGIN_MAILS_PER_DESIGNER
+    assert (
+        db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification))
+        == mail_limits.LOGIN_MAILS_PER_DESIGNER
+    )
     # Bulk invitations stop at the same limit and say so.
     more = owned_customer(factory, designer)
-    response = staff.post("/customers/invite-all",
-                          data={"csrf_token": csrf_token(staff, "/customers")},
-                          follow_redirects=True)
+    response = staff.post(
+        "/customers/invite-all",
+        data={"csrf_token": csrf_token(staff, "/customers")},
+        follow_redirects=True,
+    )
     assert "not invited yet" in response.get_data(as_text=True)
     assert more.id not in set(db_session.scalars(sa.select(CustomerNotification.customer_id)))

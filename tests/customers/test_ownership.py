@@ -21,8 +21,10 @@ def app(make_app):
 def edit(client, customer, **changes):
     page = f"/customers/{customer.id}/edit"
     data = {"name": customer.name, "email": customer.email, "company": customer.company or ""}
-    return client.post(page, data={**data, **changes,
-                                   "csrf_token": csrf_token(client, f"/customers/{customer.id}")})
+    return client.post(
+        page,
+        data={**data, **changes, "csrf_token": csrf_token(client, f"/customers/{customer.id}")},
+    )
 
 
 def post(client, path, customer):
@@ -55,8 +57,14 @@ def test_designer_cannot_take_over_another_designers_customer(app, factory, db_s
     db_session.expire_all()
     assert db_session.get(Customer, customer.id).email == "yvonne@client.test"
     assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerPasswordReset)) == 0
-    assert db_session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
-                             .where(CustomerNotification.to_address != customer.email)) == 0
+    assert (
+        db_session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CustomerNotification)
+            .where(CustomerNotification.to_address != customer.email)
+        )
+        == 0
+    )
 
 
 def test_a_customer_shared_by_two_designers_is_managed_by_admins_only(app, factory, db_session):
@@ -78,15 +86,21 @@ def test_a_customer_shared_by_two_designers_is_managed_by_admins_only(app, facto
 
 
 def test_the_designer_who_works_alone_with_a_customer_manages_it_and_it_is_recorded(
-        app, factory, db_session):
+    app, factory, db_session
+):
     designer, other = factory.user(name="Dana"), factory.user()
     own = factory.customer(name="Own Customer", email="own@client.test")
     factory.proof(designer, own)
     client = app.test_client()
     login(client, designer)
-    created = client.post("/customers/new", data={
-        "name": "New Customer", "email": "new@client.test",
-        "csrf_token": csrf_token(client, "/customers/new")})
+    created = client.post(
+        "/customers/new",
+        data={
+            "name": "New Customer",
+            "email": "new@client.test",
+            "csrf_token": csrf_token(client, "/customers/new"),
+        },
+    )
     new_id = int(created.headers["Location"].rsplit("/", 1)[1])
     new = db_session.get(Customer, new_id)
     assert edit(client, own, email="own-new@client.test").status_code == 302
@@ -94,8 +108,10 @@ def test_the_designer_who_works_alone_with_a_customer_manages_it_and_it_is_recor
     assert post(client, f"/customers/{new_id}/invite", new).status_code == 302
     history = client.get(f"/customers/{own.id}").get_data(as_text=True)
     assert "Account history" in history
-    assert "Dana</strong> changed the customer&#39;s email (own@client.test → " \
-           "own-new@client.test)" in history
+    assert (
+        "Dana</strong> changed the customer&#39;s email (own@client.test → "
+        "own-new@client.test)" in history
+    )
     # Once another designer has a proof for the customer, only an admin may change it.
     factory.proof(other, own)
     assert edit(client, own, email="own-again@client.test").status_code == 404
@@ -108,8 +124,9 @@ def test_invite_all_invites_only_the_customers_a_designer_manages(app, factory, 
     factory.proof(other, theirs)
     client = app.test_client()
     login(client, designer)
-    response = client.post("/customers/invite-all",
-                           data={"csrf_token": csrf_token(client, "/customers")})
+    response = client.post(
+        "/customers/invite-all", data={"csrf_token": csrf_token(client, "/customers")}
+    )
     assert response.status_code == 302
     invited = set(db_session.scalars(sa.select(CustomerInvite.customer_id)))
     assert invited == {mine.id}

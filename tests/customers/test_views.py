@@ -7,15 +7,27 @@ from tests.conftest import csrf_token, login
 
 def test_designer_adds_edits_and_finds_customers(client, factory):
     login(client, factory.user())
-    response = client.post("/customers/new", data={
-        "name": "Fred Florist", "email": "fred@flowers.test", "company": "Fred's Flowers",
-        "csrf_token": csrf_token(client, "/customers/new")})
+    response = client.post(
+        "/customers/new",
+        data={
+            "name": "Fred Florist",
+            "email": "fred@flowers.test",
+            "company": "Fred's Flowers",
+            "csrf_token": csrf_token(client, "/customers/new"),
+        },
+    )
     assert response.status_code == 302
     show = response.headers["Location"]
     assert "Fred&#39;s Flowers" in client.get(show).get_data(as_text=True)
-    response = client.post(show + "/edit", data={
-        "name": "Fred Florist", "email": "fred@flowers.test", "company": "Bloom Ltd",
-        "csrf_token": csrf_token(client, show + "/edit")})
+    response = client.post(
+        show + "/edit",
+        data={
+            "name": "Fred Florist",
+            "email": "fred@flowers.test",
+            "company": "Bloom Ltd",
+            "csrf_token": csrf_token(client, show + "/edit"),
+        },
+    )
     assert response.status_code == 302
     for query in ("bloom", "FRED", "flowers.test"):
         assert "Fred Florist" in client.get(f"/customers?q={query}").get_data(as_text=True)
@@ -25,12 +37,19 @@ def test_designer_adds_edits_and_finds_customers(client, factory):
 def test_duplicate_and_invalid_customer_emails_are_explained(client, factory):
     customer = factory.customer()
     login(client, factory.user())
-    response = client.post("/customers/new", data={
-        "name": "Again", "email": customer.email.upper(),
-        "csrf_token": csrf_token(client, "/customers/new")})
+    response = client.post(
+        "/customers/new",
+        data={
+            "name": "Again",
+            "email": customer.email.upper(),
+            "csrf_token": csrf_token(client, "/customers/new"),
+        },
+    )
     assert "A customer with this email already exists." in response.get_data(as_text=True)
-    response = client.post("/customers/new", data={
-        "name": "", "email": "x", "csrf_token": csrf_token(client, "/customers/new")})
+    response = client.post(
+        "/customers/new",
+        data={"name": "", "email": "x", "csrf_token": csrf_token(client, "/customers/new")},
+    )
     assert "This field is required." in response.get_data(as_text=True)
 
 

@@ -24,8 +24,10 @@ from tests.mailserver import free_port
 # after this many seconds, which a busy machine never needs.
 START_WAIT_SECONDS = 300
 # Small and fast: the data is thrown away, so nothing needs to survive a crash.
-SERVER_OPTIONS = ("-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                  "-c shared_buffers=16MB -c max_connections=60")
+SERVER_OPTIONS = (
+    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+    "-c shared_buffers=16MB -c max_connections=60"
+)
 
 
 class ClusterUnavailable(Exception):
@@ -34,9 +36,12 @@ class ClusterUnavailable(Exception):
 
 def bin_dir() -> Path:
     """The newest /usr/lib/postgresql/*/bin with initdb, or the folder of `initdb` on PATH."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name)
-                   if Path(p).parent.parent.name.isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
+    )
     if found:
         return Path(found[-1]).parent
     on_path = shutil.which("initdb")
@@ -67,12 +72,15 @@ class Cluster:
         command = [str(self.bin / program), *args]
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, check=False,
-                                cwd=self.folder)
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=self.folder
+        )
         if result.returncode != 0:
-            raise ClusterUnavailable(f"{program} {' '.join(args[:2])} failed "
-                                     f"({result.returncode}): {result.stderr.strip()[-800:]}"
-                                     f"\n{self.log()}")
+            raise ClusterUnavailable(
+                f"{program} {' '.join(args[:2])} failed "
+                f"({result.returncode}): {result.stderr.strip()[-800:]}"
+                f"\n{self.log()}"
+            )
         return result
 
     def log(self) -> str:
@@ -80,12 +88,21 @@ class Cluster:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def pg_ctl(self, action: str, *args: str) -> None:
-        self.run("pg_ctl", action, "-D", str(self.data), "-l", str(self.folder / "server.log"),
-                 "-w", "-t", str(START_WAIT_SECONDS), *args)
+        self.run(
+            "pg_ctl",
+            action,
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-t",
+            str(START_WAIT_SECONDS),
+            *args,
+        )
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-                   f"{SERVER_OPTIONS}")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 {SERVER_OPTIONS}"
         self.pg_ctl("start", "-o", options)
 
     def stop(self, mode: str = "fast") -> None:
@@ -114,12 +131,23 @@ def throwaway_cluster() -> Iterator[Cluster]:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError as exc:
-                raise ClusterUnavailable("running as root, and there is no postgres user") \
-                    from exc
+                raise ClusterUnavailable("running as root, and there is no postgres user") from exc
             os.chown(folder, owner.pw_uid, owner.pw_gid)
         cluster = Cluster(folder=folder, port=0, bin=binaries, as_postgres=as_postgres)
-        cluster.run("initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres",
-                    "--no-sync", "-E", "UTF8", "--locale", "C")
+        cluster.run(
+            "initdb",
+            "-D",
+            str(cluster.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+        )
         for attempt in range(5):  # the free port may be taken between asking and binding
             cluster.port = free_port()
             try:

@@ -63,18 +63,21 @@ def assert_nothing_half_written(session: Session, app: Flask) -> None:
         assert [v.number for v in proof.versions] == list(range(1, proof.current_version + 1))
         for version in proof.versions:
             assert version.pages and version.pages[0].number == 1, version.id
-            keys = [version.file_key] + [key for page in version.pages
-                                         for key in (page.image_key, page.thumb_key)]
+            keys = [version.file_key] + [
+                key for page in version.pages for key in (page.image_key, page.thumb_key)
+            ]
             for key in keys:
                 assert storage.exists(key), f"{key} of proof {proof.id} is missing"
             wanted.update(keys)
     root = Path(app.config["UPLOAD_FOLDER"])
     on_disk = {str(path.relative_to(root)) for path in stored_files(app)}
     assert on_disk == wanted, f"stray files: {on_disk - wanted}"
-    orphans = session.scalar(sa.select(sa.func.count()).select_from(CustomerNotification)
-                             .outerjoin(Proof, Proof.id == CustomerNotification.proof_id)
-                             .where(CustomerNotification.proof_id.is_not(None),
-                                    Proof.id.is_(None)))
+    orphans = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CustomerNotification)
+        .outerjoin(Proof, Proof.id == CustomerNotification.proof_id)
+        .where(CustomerNotification.proof_id.is_not(None), Proof.id.is_(None))
+    )
     assert orphans == 0
     session.rollback()
 
@@ -141,8 +144,12 @@ def http_login(base: str, email: str) -> requests.Session:
     browser = requests.Session()
     page = browser.get(f"{base}/login", timeout=HANG_LIMIT).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = browser.post(f"{base}/login", timeout=HANG_LIMIT, allow_redirects=False, data={
-        "email": email, "password": PASSWORD, "csrf_token": token})
+    response = browser.post(
+        f"{base}/login",
+        timeout=HANG_LIMIT,
+        allow_redirects=False,
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302, response.text[:500]
     return browser
 
@@ -158,12 +165,20 @@ class Answer:
 
 
 def ask(what: str, began: float, response: requests.Response) -> Answer:
-    return Answer(what, response.status_code, response.text, began, time.monotonic(),
-                  dict(response.headers))
+    return Answer(
+        what, response.status_code, response.text, began, time.monotonic(), dict(response.headers)
+    )
 
 
-def keep_busy(base: str, email: str, customer_id: int, name: str, stopping: threading.Event,
-              answers: list[Answer], errors: list[BaseException]) -> None:
+def keep_busy(
+    base: str,
+    email: str,
+    customer_id: int,
+    name: str,
+    stopping: threading.Event,
+    answers: list[Answer],
+    errors: list[BaseException],
+) -> None:
     """A designer who keeps opening My Proofs and uploading proofs with "Notify customer"."""
     try:
         browser = http_login(base, email)
@@ -176,11 +191,18 @@ def keep_busy(base: str, email: str, customer_id: int, name: str, stopping: thre
             answers.append(ask("page", began, browser.get(f"{base}/proofs", timeout=HANG_LIMIT)))
             title = f"{name} upload {n}"
             began = time.monotonic()
-            response = browser.post(f"{base}/proofs/new", timeout=HANG_LIMIT,
-                                    allow_redirects=False,
-                                    data={"customer_id": str(customer_id), "title": title,
-                                          "notify": "y", "csrf_token": token},
-                                    files={"file": ("art.png", png_bytes(64, 48), "image/png")})
+            response = browser.post(
+                f"{base}/proofs/new",
+                timeout=HANG_LIMIT,
+                allow_redirects=False,
+                data={
+                    "customer_id": str(customer_id),
+                    "title": title,
+                    "notify": "y",
+                    "csrf_token": token,
+                },
+                files={"file": ("art.png", png_bytes(64, 48), "image/png")},
+            )
             answers.append(ask(title, began, response))
     except BaseException as exc:  # noqa: BLE001 - reported by the test thread
         errors.append(exc)
@@ -188,7 +210,8 @@ def keep_busy(base: str, email: str, customer_id: int, name: str, stopping: thre
 
 @pytest.mark.postgres
 def test_postgres_restart_under_load_gives_error_pages_then_recovers_leaving_nothing_half_written(
-        restartable_postgres, app_on_own_cluster):
+    restartable_postgres, app_on_own_cluster
+):
     """PostgreSQL stopped (fast: open connections cut) while three designers work, and
     started again once a request has met the outage; the app is not restarted."""
     cluster, app = restartable_postgres, app_on_own_cluster
@@ -200,9 +223,13 @@ def test_postgres_restart_under_load_gives_error_pages_then_recovers_leaving_not
     errors: list[BaseException] = []
     stopping = threading.Event()
     with live_server(app) as base:
-        threads = [threading.Thread(target=keep_busy, args=(
-            base, designer.email, customer.id, f"t{n}", stopping, answers, errors))
-            for n in range(3)]
+        threads = [
+            threading.Thread(
+                target=keep_busy,
+                args=(base, designer.email, customer.id, f"t{n}", stopping, answers, errors),
+            )
+            for n in range(3)
+        ]
         try:
             for thread in threads:
                 thread.start()
@@ -211,26 +238,45 @@ def test_postgres_restart_under_load_gives_error_pages_then_recovers_leaving_not
             down = time.monotonic()
             cluster.stop("fast")
             try:
-                wait_for(lambda: any(a.began > down and a.status == 500 for a in answers),
-                         "a request meeting the stopped database", errors)
+                wait_for(
+                    lambda: any(a.began > down and a.status == 500 for a in answers),
+                    "a request meeting the stopped database",
+                    errors,
+                )
             finally:
                 cluster.start()
             back = time.monotonic()
             # The app, not restarted, answers again by itself.
-            wait_for(lambda: watcher.get(f"{base}/proofs", timeout=HANG_LIMIT).status_code
-                     == 200, "the app to answer again", errors)
+            wait_for(
+                lambda: watcher.get(f"{base}/proofs", timeout=HANG_LIMIT).status_code == 200,
+                "the app to answer again",
+                errors,
+            )
             recovered = time.monotonic()
             # Some more work after the recovery: each designer gets two more answers.
-            wait_for(lambda: len({a.what.split()[0] for a in answers
-                                  if a.began > recovered and a.what != "page"}) == 3,
-                     "every designer to upload again", errors)
+            wait_for(
+                lambda: (
+                    len(
+                        {
+                            a.what.split()[0]
+                            for a in answers
+                            if a.began > recovered and a.what != "page"
+                        }
+                    )
+                    == 3
+                ),
+                "every designer to upload again",
+                errors,
+            )
         finally:
             stopping.set()
             for thread in threads:
                 thread.join(timeout=HANG_LIMIT)
     assert errors == []
-    print(f"\nPostgreSQL down for {back - down:.1f} s; the app answered again "
-          f"{recovered - back:.1f} s after it was back; {len(answers)} requests")
+    print(
+        f"\nPostgreSQL down for {back - down:.1f} s; the app answered again "
+        f"{recovered - back:.1f} s after it was back; {len(answers)} requests"
+    )
 
     failed = [a for a in answers if a.status not in (200, 302)]
     assert failed, "no request ran into the restart: the test did not test anything"
@@ -240,23 +286,28 @@ def test_postgres_restart_under_load_gives_error_pages_then_recovers_leaving_not
         assert failure.headers["X-Content-Type-Options"] == "nosniff"
         assert "frame-ancestors 'none'" in failure.headers["Content-Security-Policy"]
     after = [a for a in answers if a.began > recovered]
-    assert after and all(a.status in (200, 302) for a in after), \
-        [(a.what, a.status) for a in after if a.status not in (200, 302)]
+    assert after and all(a.status in (200, 302) for a in after), [
+        (a.what, a.status) for a in after if a.status not in (200, 302)
+    ]
 
     assert_nothing_half_written(db_session, app)
     uploaded = {a.what for a in answers if a.what != "page" and a.status == 302}
     titles = set(db_session.scalars(sa.select(Proof.title)))
     assert uploaded <= titles  # every upload that said "done" is there
     assert titles <= {a.what for a in answers if a.what != "page"}
-    per_proof = dict(db_session.execute(
-        sa.select(Proof.title, sa.func.count(CustomerNotification.id))
-        .outerjoin(CustomerNotification, CustomerNotification.proof_id == Proof.id)
-        .group_by(Proof.title)).all())
+    per_proof = dict(
+        db_session.execute(
+            sa.select(Proof.title, sa.func.count(CustomerNotification.id))
+            .outerjoin(CustomerNotification, CustomerNotification.proof_id == Proof.id)
+            .group_by(Proof.title)
+        ).all()
+    )
     assert set(per_proof.values()) == {1}, per_proof  # each proof with its one notification
     db_session.close()
 
 
 # ---- the disk full in the middle of an upload -------------------------------------------------
+
 
 class DiskFull:
     """Storage whose `fail_at`-th save runs out of space after writing part of the file."""
@@ -284,9 +335,9 @@ class DiskFull:
 
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3])
-def test_disk_full_during_upload_leaves_no_row_and_no_stray_file(app, client, factory,
-                                                                 db_session, monkeypatch,
-                                                                 fail_at):
+def test_disk_full_during_upload_leaves_no_row_and_no_stray_file(
+    app, client, factory, db_session, monkeypatch, fail_at
+):
     """The original, the page-1 preview or its thumbnail cannot be written."""
     designer, customer = factory.user(), factory.customer()
     login(client, designer)
@@ -305,8 +356,9 @@ def test_disk_full_during_upload_leaves_no_row_and_no_stray_file(app, client, fa
     assert_nothing_half_written(db_session, app)
 
 
-def test_disk_full_during_a_new_version_keeps_the_proof_as_it_was(app, client, factory,
-                                                                  db_session, monkeypatch):
+def test_disk_full_during_a_new_version_keeps_the_proof_as_it_was(
+    app, client, factory, db_session, monkeypatch
+):
     designer = factory.user()
     proof = factory.proof(designer, title="Menu board")
     before = set(stored_files(app))
@@ -315,8 +367,11 @@ def test_disk_full_during_a_new_version_keeps_the_proof_as_it_was(app, client, f
     token = csrf_token(client, path)
     storage = app.extensions["storage"]
     monkeypatch.setattr(storage, "save", DiskFull(storage, 2).save)
-    response = post_multipart(client, path, {"csrf_token": token, "notify": "y",
-                                             "file": (io.BytesIO(png_bytes()), "v2.png")})
+    response = post_multipart(
+        client,
+        path,
+        {"csrf_token": token, "notify": "y", "file": (io.BytesIO(png_bytes()), "v2.png")},
+    )
     assert response.status_code == 500
     assert_plain_error_page(response.get_data(as_text=True))
     db_session.expire_all()
@@ -328,10 +383,12 @@ def test_disk_full_during_a_new_version_keeps_the_proof_as_it_was(app, client, f
     assert_nothing_half_written(db_session, app)
 
 
-@pytest.mark.parametrize("failure", ["connection lost after the flush",
-                                     "an insert refused in the flush"])
+@pytest.mark.parametrize(
+    "failure", ["connection lost after the flush", "an insert refused in the flush"]
+)
 def test_database_failing_between_the_proof_and_its_notification_leaves_neither(
-        app, client, factory, db_session, monkeypatch, failure):
+    app, client, factory, db_session, monkeypatch, failure
+):
     """The proof, its files and its notification are one transaction: the database failing
     after the proof was written (here: when the notification is added) leaves nothing, and
     the person gets the error page (a failed flush expires the loaded user, whom the page's
@@ -344,8 +401,9 @@ def test_database_failing_between_the_proof_and_its_notification_leaves_neither(
         note = notify_for_real(session, **kwargs)
         if failure == "connection lost after the flush":
             session.flush()  # the proof, version, page and notification rows are written...
-            raise sa.exc.OperationalError("COMMIT", {}, Exception(
-                "server closed the connection unexpectedly"))  # ...and never committed
+            raise sa.exc.OperationalError(
+                "COMMIT", {}, Exception("server closed the connection unexpectedly")
+            )  # ...and never committed
         note.kind = "no such kind"  # refused by a CHECK constraint
         session.flush()
 
@@ -361,8 +419,9 @@ def test_database_failing_between_the_proof_and_its_notification_leaves_neither(
     assert client.get("/proofs").status_code == 200  # still logged in, nothing to clean up
 
 
-def test_a_connection_broken_when_the_request_ends_keeps_the_answer(app, client, factory,
-                                                                     monkeypatch):
+def test_a_connection_broken_when_the_request_ends_keeps_the_answer(
+    app, client, factory, monkeypatch
+):
     """The database going away after the page was made (the session's closing ROLLBACK
     fails): the person still gets the page, not the server's bare 500."""
     login(client, factory.user())
@@ -372,8 +431,9 @@ def test_a_connection_broken_when_the_request_ends_keeps_the_answer(app, client,
     def close_on_a_broken_connection(session: Session) -> None:
         if not broken and session.in_transaction():
             broken.append(session)
-            raise sa.exc.OperationalError("ROLLBACK", {}, Exception(
-                "terminating connection due to administrator command"))
+            raise sa.exc.OperationalError(
+                "ROLLBACK", {}, Exception("terminating connection due to administrator command")
+            )
         close_for_real(session)
 
     monkeypatch.setattr(Session, "close", close_on_a_broken_connection)

@@ -83,8 +83,9 @@ def tried_once(session: Session, count: int) -> bool:
 def make_due(session: Session) -> None:
     """What the backoff's wait would do: the queued rows are due now."""
     n = CustomerNotification
-    session.execute(sa.update(n).where(n.status == "queued")
-                    .values(next_attempt_at=dt.datetime.now(dt.UTC)))
+    session.execute(
+        sa.update(n).where(n.status == "queued").values(next_attempt_at=dt.datetime.now(dt.UTC))
+    )
     session.commit()
 
 
@@ -129,7 +130,8 @@ def server(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 def test_server_down_keeps_mail_queued_pages_fast_and_all_delivered_when_it_returns(
-        make_app, factory, db_session, server, tmp_path, smtp_talkers):
+    make_app, factory, db_session, server, tmp_path, smtp_talkers
+):
     app = make_app(**smtp_settings(server, mode="none"))
     client = app.test_client()
     designer, customer = factory.user(), factory.customer()
@@ -164,16 +166,19 @@ def test_server_down_keeps_mail_queued_pages_fast_and_all_delivered_when_it_retu
 
             returned = start_server_on(server.port, tmp_path)
             make_due(db_session)
-            wait_until(lambda: statuses(db_session) == Counter(sent=26),
-                       "everything to be sent after the server returned")
+            wait_until(
+                lambda: statuses(db_session) == Counter(sent=26),
+                "everything to be sent after the server returned",
+            )
         assert errors == []
     finally:
         if returned is not None:
             returned.stop()
 
     notes = rows(db_session)
-    assert Counter(message_ids(returned)) == Counter({n.message_id: 1 for n in notes
-                                                      if n.attempts == 2})
+    assert Counter(message_ids(returned)) == Counter(
+        {n.message_id: 1 for n in notes if n.attempts == 2}
+    )
     assert len(message_ids(server)) == 3
     assert sorted([n.attempts for n in notes]) == [1] * 3 + [2] * 23
     assert all(n.last_error is None and n.claimed_until is None for n in notes)
@@ -197,9 +202,11 @@ class SlowRecipient:
 
 
 def test_slow_server_times_out_is_retried_and_leaves_nothing_sending(
-        make_app, factory, db_session, server, smtp_talkers):
-    app = make_app(**{**smtp_settings(server, mode="none"), "SMTP_TIMEOUT": "1",
-                      "WORKER_LEASE_SECONDS": "5"})
+    make_app, factory, db_session, server, smtp_talkers
+):
+    app = make_app(
+        **{**smtp_settings(server, mode="none"), "SMTP_TIMEOUT": "1", "WORKER_LEASE_SECONDS": "5"}
+    )
     client = app.test_client()
     login(client, factory.user())
     slow = SlowRecipient(delay=2 * HANG_SECONDS)  # never answers while the test runs
@@ -235,18 +242,20 @@ def test_slow_server_times_out_is_retried_and_leaves_nothing_sending(
 
 def test_4xx_is_retried_with_the_same_message_id(make_app, factory, db_session, server):
     app = make_app(**smtp_settings(server, mode="none"))
-    server.inbox.script.extend(["451 4.7.1 Greylisted, try again later",
-                                "421 4.3.2 Too busy, try again later"])
+    server.inbox.script.extend(
+        ["451 4.7.1 Greylisted, try again later", "421 4.3.2 Too busy, try again later"]
+    )
     ids = queue_proof_notifications(db_session, factory, 3)
     with worker_running(app) as errors:
-        wait_until(lambda: statuses(db_session) == Counter(queued=2, sent=1),
-                   "two refused, one sent")
+        wait_until(
+            lambda: statuses(db_session) == Counter(queued=2, sent=1), "two refused, one sent"
+        )
         waiting = [n for n in rows(db_session) if n.status == "queued"]
         assert sorted(n.last_error for n in waiting) == [
             "Temporary failure: 421 4.3.2 Too busy, try again later",
-            "Temporary failure: 451 4.7.1 Greylisted, try again later"]
-        assert all(n.next_attempt_at - n.updated_at > dt.timedelta(seconds=20)
-                   for n in waiting)
+            "Temporary failure: 451 4.7.1 Greylisted, try again later",
+        ]
+        assert all(n.next_attempt_at - n.updated_at > dt.timedelta(seconds=20) for n in waiting)
         db_session.rollback()
         make_due(db_session)
         wait_until(lambda: statuses(db_session) == Counter(sent=3), "the retries")
@@ -258,24 +267,30 @@ def test_4xx_is_retried_with_the_same_message_id(make_app, factory, db_session, 
 
 
 def test_5xx_fails_once_and_is_shown_on_the_proof_and_in_the_admin_log(
-        make_app, factory, db_session, server):
+    make_app, factory, db_session, server
+):
     app = make_app(**smtp_settings(server, mode="none"))
     client = app.test_client()
     designer, customer = factory.user(), factory.customer(email="olga@oak.test")
     login(client, designer)
     server.inbox.script.append("554 5.7.1 Rejected as spam")
     with worker_running(app) as errors:
-        assert upload(client, customer.id, png_bytes(), title="Oak sign",
-                      notify="y").status_code == 302
+        assert (
+            upload(client, customer.id, png_bytes(), title="Oak sign", notify="y").status_code
+            == 302
+        )
         wait_until(lambda: statuses(db_session) == Counter(failed=1), "the refusal")
         # Due or not, a failed notification is not tried again by the worker: the next one
         # (queued after it) goes out, the failed one stays as it was.
         n = CustomerNotification
-        db_session.execute(sa.update(n).values(next_attempt_at=dt.datetime.now(dt.UTC)
-                                               - dt.timedelta(hours=1)))
+        db_session.execute(
+            sa.update(n).values(next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        )
         db_session.commit()
-        assert upload(client, customer.id, png_bytes(), title="Oak flyer",
-                      notify="y").status_code == 302
+        assert (
+            upload(client, customer.id, png_bytes(), title="Oak flyer", notify="y").status_code
+            == 302
+        )
         wait_until(lambda: statuses(db_session) == Counter(failed=1, sent=1), "the next one")
     assert errors == []
     failed, sent = rows(db_session)
@@ -295,7 +310,8 @@ def test_5xx_fails_once_and_is_shown_on_the_proof_and_in_the_admin_log(
 
 
 def test_connection_dropped_after_data_is_retried_with_the_same_message_id(
-        make_app, factory, db_session, server):
+    make_app, factory, db_session, server
+):
     """The server takes the message and closes the socket without a reply: the worker cannot
     know it arrived, tries again with the same Message-ID, and the customer may get it twice
     (the documented at-least-once duplicate; the Message-ID lets mail programs merge them)."""
@@ -306,8 +322,7 @@ def test_connection_dropped_after_data_is_retried_with_the_same_message_id(
     async def take_and_hang_up(smtp, session, envelope):  # type: ignore[no-untyped-def]
         if dropped:
             return await type(inbox).handle_DATA(inbox, smtp, session, envelope)
-        message = email.message_from_bytes(envelope.original_content,
-                                           policy=email.policy.default)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         with inbox.lock:
             inbox.messages.append(message)  # type: ignore[arg-type]
         dropped.append(message["Message-ID"])
@@ -317,11 +332,11 @@ def test_connection_dropped_after_data_is_retried_with_the_same_message_id(
     inbox.handle_DATA = take_and_hang_up  # type: ignore[method-assign]
     (note_id,) = queue_proof_notifications(db_session, factory, 1)
     with worker_running(app) as errors:
-        wait_until(lambda: dropped and statuses(db_session) == Counter(queued=1),
-                   "the dropped attempt")
+        wait_until(
+            lambda: dropped and statuses(db_session) == Counter(queued=1), "the dropped attempt"
+        )
         (note,) = rows(db_session)
-        assert note.attempts == 1 and note.last_error.startswith("Cannot connect"), \
-            note.last_error
+        assert note.attempts == 1 and note.last_error.startswith("Cannot connect"), note.last_error
         assert note.next_attempt_at > note.updated_at  # backoff, not at once
         db_session.rollback()
         make_due(db_session)

@@ -55,9 +55,10 @@ def mid_send(pid: int, *, smtp_port: int, db_port: int, admin: sa.Engine) -> boo
         return True
     ports = [local for local, remote in connections if remote == db_port]
     with admin.connect() as conn:
-        states = conn.scalars(sa.text(
-            "SELECT state FROM pg_stat_activity WHERE client_port = ANY(:ports)"),
-            {"ports": ports}).all()
+        states = conn.scalars(
+            sa.text("SELECT state FROM pg_stat_activity WHERE client_port = ANY(:ports)"),
+            {"ports": ports},
+        ).all()
     return any(state != "idle" for state in states)
 
 
@@ -79,15 +80,22 @@ class MessageIds:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
-        db_url, db_session, factory, tmp_path, capsys):
+    db_url, db_session, factory, tmp_path, capsys
+):
     ids = queue_proof_notifications(db_session, factory, NOTIFICATIONS)
     db_session.rollback()
     server = start_server(tmp_path, mode="plain")
     sink = MessageIds(server)
     admin = sa.create_engine(POSTGRES_ADMIN_URL, pool_pre_ping=True)
-    env = worker_env(db_url, tmp_path, **{**smtp_settings(server, mode="none"),
-                                          "SMTP_TIMEOUT": str(SMTP_TIMEOUT),
-                                          "WORKER_LEASE_SECONDS": str(LEASE_SECONDS)})
+    env = worker_env(
+        db_url,
+        tmp_path,
+        **{
+            **smtp_settings(server, mode="none"),
+            "SMTP_TIMEOUT": str(SMTP_TIMEOUT),
+            "WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
+        },
+    )
     logs: list[Path] = []
     workers: list[subprocess.Popen[bytes]] = []
     db_port = sa.make_url(db_url).port or 5432
@@ -112,8 +120,7 @@ def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
         slot = random.choice(at_work)
         victim = workers[slot]
         victim.send_signal(signal.SIGSTOP)  # hold still while we look
-        kills_mid_send += mid_send(victim.pid, smtp_port=server.port, db_port=db_port,
-                                   admin=admin)
+        kills_mid_send += mid_send(victim.pid, smtp_port=server.port, db_port=db_port, admin=admin)
         victim.kill()
         victim.wait()
         kills += 1
@@ -123,10 +130,12 @@ def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
     try:
         started = time.monotonic()
         workers.extend(new_worker() for _ in range(WORKERS))
-        wait_for_progress(lambda: (look()["sent"], sum(connected_to(w, db_port)
-                                                      for w in workers)),
-                          lambda seen: seen[0] > 0 and seen[1] == WORKERS,
-                          "the workers starting to send", check=running)
+        wait_for_progress(
+            lambda: (look()["sent"], sum(connected_to(w, db_port) for w in workers)),
+            lambda seen: seen[0] > 0 and seen[1] == WORKERS,
+            "the workers starting to send",
+            check=running,
+        )
         next_kill = time.monotonic() + KILL_EVERY / 2
         seen, changed = look(), time.monotonic()
         while seen["queued"] + seen["sending"]:
@@ -142,13 +151,18 @@ def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
             now = look()
             if now != seen:
                 seen, changed = now, time.monotonic()
-            assert time.monotonic() - changed < HANG_SECONDS, \
+            assert time.monotonic() - changed < HANG_SECONDS, (
                 f"no progress for {HANG_SECONDS:.0f} s: {seen}"
+            )
         elapsed = time.monotonic() - started
         # A worker started in place of a killed one may still be starting (SIGTERM would
         # end it before it can finish cleanly): up means connected, its handler set.
-        wait_for_progress(lambda: sum(connected_to(w, db_port) for w in workers),
-                          lambda up: up == WORKERS, "the last workers starting", check=running)
+        wait_for_progress(
+            lambda: sum(connected_to(w, db_port) for w in workers),
+            lambda up: up == WORKERS,
+            "the last workers starting",
+            check=running,
+        )
         stop(workers)
         assert [w.returncode for w in workers] == [0] * WORKERS
     finally:
@@ -163,14 +177,16 @@ def test_workers_killed_at_random_lose_nothing_and_duplicate_only_mid_send(
     sent_at = sorted(n.sent_at for n in notes if n.sent_at)
     sending = (sent_at[-1] - sent_at[0]).total_seconds()
     with capsys.disabled():
-        print(f"\n\nWorker soak: {WORKERS} workers on PostgreSQL, lease {LEASE_SECONDS} s, "
-              f"a kill every {KILL_EVERY:g} s\n"
-              "| notifications | kills | kills mid-send | duplicates | sent | failed "
-              "| time (s) | rate (/s) |\n"
-              "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-              f"| {NOTIFICATIONS:,} | {kills} | {kills_mid_send} | {duplicates} "
-              f"| {statuses['sent']:,} | {statuses['failed']} | {elapsed:.1f} "
-              f"| {NOTIFICATIONS / max(sending, 0.001):.0f} |\n")
+        print(
+            f"\n\nWorker soak: {WORKERS} workers on PostgreSQL, lease {LEASE_SECONDS} s, "
+            f"a kill every {KILL_EVERY:g} s\n"
+            "| notifications | kills | kills mid-send | duplicates | sent | failed "
+            "| time (s) | rate (/s) |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            f"| {NOTIFICATIONS:,} | {kills} | {kills_mid_send} | {duplicates} "
+            f"| {statuses['sent']:,} | {statuses['failed']} | {elapsed:.1f} "
+            f"| {NOTIFICATIONS / max(sending, 0.001):.0f} |\n"
+        )
 
     assert len(notes) == len(ids) == NOTIFICATIONS
     assert set(statuses) <= {"sent", "failed"}  # none left queued or in 'sending'

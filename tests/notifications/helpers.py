@@ -8,19 +8,28 @@ from tests.conftest import csrf_token
 from tests.mailserver import PASSWORD, USERNAME, SmtpServer
 
 
-def smtp_form(server: SmtpServer, *, password: str = PASSWORD, mode: str = "starttls",
-              **overrides: str) -> dict[str, str]:
-    data = {"smtp-host": "localhost", "smtp-port": str(server.port), "smtp-security": mode,
-            "smtp-username": USERNAME, "smtp-password": password,
-            "smtp-from_name": "Studio Nord", "smtp-from_address": "hello@studio-nord.test",
-            "smtp-reply_to": "desk@studio-nord.test"}
+def smtp_form(
+    server: SmtpServer, *, password: str = PASSWORD, mode: str = "starttls", **overrides: str
+) -> dict[str, str]:
+    data = {
+        "smtp-host": "localhost",
+        "smtp-port": str(server.port),
+        "smtp-security": mode,
+        "smtp-username": USERNAME,
+        "smtp-password": password,
+        "smtp-from_name": "Studio Nord",
+        "smtp-from_address": "hello@studio-nord.test",
+        "smtp-reply_to": "desk@studio-nord.test",
+    }
     data.update(overrides)
     return data
 
 
 def save_own_smtp(client: FlaskClient, data: dict[str, str]):
-    return client.post("/account/email", data={
-        **data, "smtp-csrf_token": csrf_token_prefixed(client, "/account/email", "smtp")})
+    return client.post(
+        "/account/email",
+        data={**data, "smtp-csrf_token": csrf_token_prefixed(client, "/account/email", "smtp")},
+    )
 
 
 def csrf_token_prefixed(client: FlaskClient, path: str, prefix: str) -> str:

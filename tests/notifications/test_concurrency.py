@@ -40,23 +40,38 @@ def queue_proof_notifications(session: Session, factory, count: int) -> list[int
     designer = factory.user()  # no SMTP settings of its own: the default mailer sends
     customer = factory.customer()
     proof = factory.proof(designer, customer)
-    notes = [services.queue(session, kind="proof", customer=customer, subject=f"Proof {n}",
-                            base_url=BASE_URL, proof_id=proof.id, version_number=1,
-                            designer_id=designer.id) for n in range(count)]
+    notes = [
+        services.queue(
+            session,
+            kind="proof",
+            customer=customer,
+            subject=f"Proof {n}",
+            base_url=BASE_URL,
+            proof_id=proof.id,
+            version_number=1,
+            designer_id=designer.id,
+        )
+        for n in range(count)
+    ]
     session.commit()
     return [note.id for note in notes]
 
 
 def rows(session: Session) -> list[CustomerNotification]:
     session.expire_all()
-    return list(session.scalars(sa.select(CustomerNotification)
-                                .order_by(CustomerNotification.id)))
+    return list(session.scalars(sa.select(CustomerNotification).order_by(CustomerNotification.id)))
 
 
 def count_by_status(session: Session) -> Counter[str]:
-    return Counter(dict(session.execute(  # type: ignore[arg-type]
-        sa.select(CustomerNotification.status, sa.func.count())
-        .group_by(CustomerNotification.status)).all()))
+    return Counter(
+        dict(
+            session.execute(  # type: ignore[arg-type]
+                sa.select(CustomerNotification.status, sa.func.count()).group_by(
+                    CustomerNotification.status
+                )
+            ).all()
+        )
+    )
 
 
 def sent(app) -> int:
@@ -64,15 +79,21 @@ def sent(app) -> int:
         return count_by_status(session)["sent"]
 
 
-def wait_for_progress(look: Callable[[], T], done: Callable[[T], bool], what: str, *,
-                      check: Callable[[], None] = lambda: None) -> T:
+def wait_for_progress(
+    look: Callable[[], T],
+    done: Callable[[T], bool],
+    what: str,
+    *,
+    check: Callable[[], None] = lambda: None,
+) -> T:
     """Look until `done`; fail only when what is seen has not changed for HANG_SECONDS."""
     seen = look()
     changed = time.monotonic()
     while not done(seen):
         check()
-        assert time.monotonic() - changed < HANG_SECONDS, \
+        assert time.monotonic() - changed < HANG_SECONDS, (
             f"no progress for {HANG_SECONDS:.0f} s: {what} ({seen})"
+        )
         time.sleep(0.05)
         now = look()
         if now != seen:
@@ -89,14 +110,15 @@ def tcp_connections(pid: int) -> list[tuple[int, int]]:
         except OSError:
             continue
         if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+            inodes.add(target[len("socket:[") : -1])
     found = []
     for table in ("tcp", "tcp6"):
         for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
             fields = line.split()
             if fields[9] in inodes:
-                found.append((int(fields[1].rsplit(":", 1)[1], 16),
-                              int(fields[2].rsplit(":", 1)[1], 16)))
+                found.append(
+                    (int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16))
+                )
     return found
 
 
@@ -110,8 +132,9 @@ def connected_to(worker: subprocess.Popen[bytes], port: int) -> bool:
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen([str(WORKER), "worker"], env=env, cwd=log.parent,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [str(WORKER), "worker"], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def worker_env(db_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -134,14 +157,16 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_four_workers_send_every_notification_exactly_once(db_url, db_session, factory,
-                                                           tmp_path):
+def test_four_workers_send_every_notification_exactly_once(db_url, db_session, factory, tmp_path):
     """Four `proofdesk worker` processes, all up before anything is due, then every row due
     at once: they compete for the same rows, and each is sent once, at the first attempt."""
     ids = queue_proof_notifications(db_session, factory, NOTIFICATIONS)
     note = CustomerNotification
-    db_session.execute(sa.update(note).values(  # nothing due while the workers start
-        next_attempt_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)))
+    db_session.execute(
+        sa.update(note).values(  # nothing due while the workers start
+            next_attempt_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        )
+    )
     db_session.commit()
     server = start_server(tmp_path, mode="plain")
     db_port = sa.make_url(db_url).port or 5432
@@ -149,15 +174,21 @@ def test_four_workers_send_every_notification_exactly_once(db_url, db_session, f
     logs = [tmp_path / f"worker{n}.log" for n in range(4)]
     try:
         for n, log in enumerate(logs):  # each its own sender address, to see who sent what
-            settings = {**smtp_settings(server, mode="none"),
-                        "SMTP_FROM": f"worker{n}@proofs.example.test"}
+            settings = {
+                **smtp_settings(server, mode="none"),
+                "SMTP_FROM": f"worker{n}@proofs.example.test",
+            }
             workers.append(start_worker(worker_env(db_url, tmp_path, **settings), log))
 
         def running() -> None:
             assert all(w.poll() is None for w in workers), "a worker exited early"
 
-        wait_for_progress(lambda: sum(connected_to(w, db_port) for w in workers),
-                          lambda up: up == 4, "the workers starting", check=running)
+        wait_for_progress(
+            lambda: sum(connected_to(w, db_port) for w in workers),
+            lambda up: up == 4,
+            "the workers starting",
+            check=running,
+        )
         started = time.monotonic()
         db_session.execute(sa.update(note).values(next_attempt_at=dt.datetime.now(dt.UTC)))
         db_session.commit()
@@ -167,8 +198,12 @@ def test_four_workers_send_every_notification_exactly_once(db_url, db_session, f
             db_session.rollback()
             return counts
 
-        wait_for_progress(look, lambda counts: counts["sent"] == len(ids),
-                          "notifications being sent", check=running)
+        wait_for_progress(
+            look,
+            lambda counts: counts["sent"] == len(ids),
+            "notifications being sent",
+            check=running,
+        )
         elapsed = time.monotonic() - started
         stop(workers)
         assert [w.returncode for w in workers] == [0, 0, 0, 0]
@@ -190,8 +225,10 @@ def test_four_workers_send_every_notification_exactly_once(db_url, db_session, f
     assert {note.mailer for note in notes} == {"default"}
     by_worker = Counter(message["From"].addresses[0].username for message in received)
     assert len(by_worker) > 1, "one worker sent everything: the workers never competed"
-    print(f"\n{len(ids)} notifications, 4 workers: all sent {elapsed:.1f} s after they were "
-          f"due; sent by {dict(sorted(by_worker.items()))}")
+    print(
+        f"\n{len(ids)} notifications, 4 workers: all sent {elapsed:.1f} s after they were "
+        f"due; sent by {dict(sorted(by_worker.items()))}"
+    )
 
 
 @pytest.fixture
@@ -201,8 +238,9 @@ def smtp_server(tmp_path):
     server.stop()
 
 
-def test_a_dead_workers_notifications_are_sent_after_its_lease(make_app, db_session, factory,
-                                                               smtp_server):
+def test_a_dead_workers_notifications_are_sent_after_its_lease(
+    make_app, db_session, factory, smtp_server
+):
     app = make_app(**smtp_settings(smtp_server, mode="none"))
     ids = queue_proof_notifications(db_session, factory, 3)
     dead_worker = app.extensions["db_sessionmaker"]()
@@ -216,8 +254,11 @@ def test_a_dead_workers_notifications_are_sent_after_its_lease(make_app, db_sess
         dead_worker.close()
         other_worker.close()
     # Ten minutes later (without waiting for them): the lease has run out.
-    db_session.execute(sa.update(CustomerNotification).values(
-        claimed_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    db_session.execute(
+        sa.update(CustomerNotification).values(
+            claimed_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        )
+    )
     db_session.commit()
 
     with app.app_context():
@@ -265,7 +306,8 @@ def test_racing_claims_take_each_notification_exactly_once(app, db_session, fact
 
 
 def test_a_batch_slower_than_its_lease_is_kept_by_its_worker_and_sent_once(
-        make_app, db_session, factory, smtp_server):
+    make_app, db_session, factory, smtp_server
+):
     """A batch that takes longer than the lease: its worker renews the hold on the rows still
     waiting their turn, so none is given up, claimed again or sent twice (a 4 s lease and
     0.5 s a message stand for 2 min and a slow server)."""
@@ -296,8 +338,11 @@ def test_a_batch_slower_than_its_lease_is_kept_by_its_worker_and_sent_once(
     for thread in threads:
         thread.start()
     try:
-        wait_for_progress(lambda: sent(app), lambda done: done == len(ids) or bool(errors),
-                          "the slow batch being sent")
+        wait_for_progress(
+            lambda: sent(app),
+            lambda done: done == len(ids) or bool(errors),
+            "the slow batch being sent",
+        )
     finally:
         stopping.set()
         for thread in threads:

@@ -11,12 +11,16 @@ from proofdesk.notifications.models import CustomerNotification
 def test_every_kind_the_table_takes_has_an_email_and_a_label(app):
     content.check_registered()
     assert {kind: content.label(kind) for kind in content.KINDS} == {
-        "proof": "Proof ready", "invite": "Invitation", "password_reset": "Password reset"}
+        "proof": "Proof ready",
+        "invite": "Invitation",
+        "password_reset": "Password reset",
+    }
 
 
 def test_the_check_constraint_takes_exactly_the_registry_kinds():
-    checks = {str(c.sqltext) for c in CustomerNotification.__table__.constraints
-              if hasattr(c, "sqltext")}
+    checks = {
+        str(c.sqltext) for c in CustomerNotification.__table__.constraints if hasattr(c, "sqltext")
+    }
     assert "kind IN ('proof', 'invite', 'password_reset')" in checks
 
 

@@ -42,8 +42,10 @@ class Resolver:
         turns = self.answers[host]
         addresses = turns[sum(1 for name in self.asked if name == host) % len(turns)]
         self.asked.append(host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port)))
-                for a in addresses]
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port)))
+            for a in addresses
+        ]
 
 
 class PublicHost:
@@ -61,8 +63,9 @@ class PublicHost:
 
 @pytest.fixture
 def dns(monkeypatch):
-    resolver = Resolver(socket.getaddrinfo, {REBINDING: [[PUBLIC], [LOOPBACK]],
-                                             MISNAMED: [[LOOPBACK]]})
+    resolver = Resolver(
+        socket.getaddrinfo, {REBINDING: [[PUBLIC], [LOOPBACK]], MISNAMED: [[LOOPBACK]]}
+    )
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     return resolver
 
@@ -87,9 +90,16 @@ def greetings(server: SmtpServer) -> list[str]:
 
 
 def message():  # type: ignore[no-untyped-def]
-    return build_message(to="customer@client.test", subject="Hello", text="Body", html=None,
-                         from_address="studio@studio.test", from_name="Studio", reply_to=None,
-                         message_id="<host@proofs.example.test>")
+    return build_message(
+        to="customer@client.test",
+        subject="Hello",
+        text="Body",
+        html=None,
+        from_address="studio@studio.test",
+        from_name="Studio",
+        reply_to=None,
+        message_id="<host@proofs.example.test>",
+    )
 
 
 def test_a_name_with_any_private_address_is_refused(dns):
@@ -102,22 +112,24 @@ def test_a_name_with_any_private_address_is_refused(dns):
 
 
 def test_a_name_that_rebinds_to_loopback_never_reaches_the_local_server(
-        make_app, server, factory, db_session, dns, public_host):
+    make_app, server, factory, db_session, dns, public_host
+):
     app = make_app(SMTP_CA_FILE=server.cafile)  # private hosts not allowed
     greeted = greetings(server)
     designer = factory.user(name="Nora Nord")
     client = app.test_client()
     login(client, designer)
-    assert save_own_smtp(client, smtp_form(server, **{"smtp-host": REBINDING})
-                         ).status_code == 302
+    assert save_own_smtp(client, smtp_form(server, **{"smtp-host": REBINDING})).status_code == 302
 
     # The check sees PUBLIC; the mailer connects there and nowhere else, although the name
     # answers 127.0.0.1 when asked again.
     page = send_test(client, "/account/email/test").get_data(as_text=True)
     assert greeted == [] and server.inbox.messages == []
     assert public_host.attempts == [(PUBLIC, server.port)]
-    assert (f"Cannot connect. The server said: cannot connect to {REBINDING} port "
-            f"{server.port} ({PUBLIC}: Connection refused)") in page
+    assert (
+        f"Cannot connect. The server said: cannot connect to {REBINDING} port "
+        f"{server.port} ({PUBLIC}: Connection refused)"
+    ) in page
     assert dns.asked == [REBINDING]
     db_session.expire_all()
     assert PUBLIC in settings_of(db_session.get(User, designer.id)).last_error
@@ -125,14 +137,17 @@ def test_a_name_that_rebinds_to_loopback_never_reaches_the_local_server(
 
     # The worker's own lookup gets 127.0.0.1, and is refused.
     proof = factory.proof(designer, factory.customer())
-    notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
-                    config=app.config)
+    notify_customer(
+        db_session, proof=proof, version_number=1, custom_message=None, config=app.config
+    )
     db_session.commit()
     run_once(app)
     note = db_session.scalars(sa.select(CustomerNotification)).one()
-    assert note.last_error == (f"Cannot connect: {REBINDING} resolves to 127.0.0.1, a private "
-                               "or local address; the operator has not allowed those "
-                               "(SMTP_ALLOW_PRIVATE_HOSTS)")
+    assert note.last_error == (
+        f"Cannot connect: {REBINDING} resolves to 127.0.0.1, a private "
+        "or local address; the operator has not allowed those "
+        "(SMTP_ALLOW_PRIVATE_HOSTS)"
+    )
     assert dns.asked == [REBINDING, REBINDING]
     assert greeted == [] and server.inbox.messages == []
 
@@ -143,10 +158,18 @@ def test_the_certificate_is_checked_against_the_host_name_not_the_address(tmp_pa
     the certificate is for (localhost) may be sent to."""
     server = start_server(tmp_path, mode=mode)
     try:
+
         def mailer(host: str) -> SmtpMailer:
-            return SmtpMailer(host=host, port=server.port, security=mode, username=USERNAME,
-                              password=PASSWORD, timeout=5, cafile=server.cafile,
-                              addresses=check_host(host, server.port, allow_private=True))
+            return SmtpMailer(
+                host=host,
+                port=server.port,
+                security=mode,
+                username=USERNAME,
+                password=PASSWORD,
+                timeout=5,
+                cafile=server.cafile,
+                addresses=check_host(host, server.port, allow_private=True),
+            )
 
         with pytest.raises(SendError) as caught:
             mailer(MISNAMED).send(message())
@@ -160,7 +183,8 @@ def test_the_certificate_is_checked_against_the_host_name_not_the_address(tmp_pa
 
 
 def test_send_test_email_to_a_private_host_still_verifies_the_certificate(
-        app, server, factory, dns):
+    app, server, factory, dns
+):
     designer = factory.user()
     client = app.test_client()
     login(client, designer)

@@ -12,9 +12,16 @@ from tests.mailserver import PASSWORD, USERNAME, free_port, start_server
 
 
 def message(to: str = "customer@client.test", subject: str = "Hello"):
-    return build_message(to=to, subject=subject, text="Body", html="<p>Body</p>",
-                         from_address="studio@studio.test", from_name="Studio",
-                         reply_to="desk@studio.test", message_id="<abc@proofs.example.test>")
+    return build_message(
+        to=to,
+        subject=subject,
+        text="Body",
+        html="<p>Body</p>",
+        from_address="studio@studio.test",
+        from_name="Studio",
+        reply_to="desk@studio.test",
+        message_id="<abc@proofs.example.test>",
+    )
 
 
 @pytest.fixture(params=["starttls", "ssl"])
@@ -26,9 +33,15 @@ def server(request, tmp_path):
 
 
 def mailer(server, **overrides) -> SmtpMailer:
-    settings = {"host": "localhost", "port": server.port, "security": server.mode,
-                "username": USERNAME, "password": PASSWORD, "timeout": 5.0,
-                "cafile": server.cafile}
+    settings = {
+        "host": "localhost",
+        "port": server.port,
+        "security": server.mode,
+        "username": USERNAME,
+        "password": PASSWORD,
+        "timeout": 5.0,
+        "cafile": server.cafile,
+    }
     settings.update(overrides)
     return SmtpMailer(**settings)
 
@@ -55,10 +68,13 @@ def test_untrusted_certificate_is_a_tls_problem(server):
     assert caught.value.category == "tls" and caught.value.permanent
 
 
-@pytest.mark.parametrize("reply,category,permanent", [
-    ("451 4.3.0 Try again later", "temporary", False),
-    ("554 5.7.1 Message refused as spam", "rejected", True),
-])
+@pytest.mark.parametrize(
+    "reply,category,permanent",
+    [
+        ("451 4.3.0 Try again later", "temporary", False),
+        ("554 5.7.1 Message refused as spam", "rejected", True),
+    ],
+)
 def test_scripted_replies_to_data(server, reply, category, permanent):
     server.inbox.script.append(reply)
     with pytest.raises(SendError) as caught:
@@ -70,22 +86,29 @@ def test_scripted_replies_to_data(server, reply, category, permanent):
 def test_closed_port_cannot_connect():
     port = free_port()
     with pytest.raises(SendError) as caught:
-        SmtpMailer(host="127.0.0.1", port=port, security="starttls", username=None,
-                   password=None, timeout=2).send(message())
+        SmtpMailer(
+            host="127.0.0.1",
+            port=port,
+            security="starttls",
+            username=None,
+            password=None,
+            timeout=2,
+        ).send(message())
     assert caught.value.category == "connect" and not caught.value.permanent
-    assert caught.value.reply == (f"cannot connect to 127.0.0.1 port {port} "
-                                  "(127.0.0.1: Connection refused)")
+    assert caught.value.reply == (
+        f"cannot connect to 127.0.0.1 port {port} (127.0.0.1: Connection refused)"
+    )
 
 
 def test_the_checked_addresses_are_tried_in_turn_and_no_other(server):
     """The server listens on 127.0.0.1 only; 127.0.0.2 (loopback too) refuses."""
-    assert mailer(server, addresses=("127.0.0.2", "127.0.0.1")).send(message()).startswith(
-        "250")
+    assert mailer(server, addresses=("127.0.0.2", "127.0.0.1")).send(message()).startswith("250")
     assert len(server.inbox.wait_for(1)) == 1
     with pytest.raises(SendError) as caught:
         mailer(server, addresses=("127.0.0.2",)).send(message())
-    assert caught.value.reply == (f"cannot connect to localhost port {server.port} "
-                                  "(127.0.0.2: Connection refused)")
+    assert caught.value.reply == (
+        f"cannot connect to localhost port {server.port} (127.0.0.2: Connection refused)"
+    )
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
@@ -108,8 +131,14 @@ def test_server_that_accepts_and_never_answers_times_out(security):
     thread.start()
     try:
         with pytest.raises(SendError) as caught:
-            SmtpMailer(host="127.0.0.1", port=listener.getsockname()[1], security=security,
-                       username=None, password=None, timeout=1).send(message())
+            SmtpMailer(
+                host="127.0.0.1",
+                port=listener.getsockname()[1],
+                security=security,
+                username=None,
+                password=None,
+                timeout=1,
+            ).send(message())
         assert caught.value.category == "timeout" and not caught.value.permanent
         assert "1 s" in caught.value.reply or "timed out" in caught.value.reply
     finally:

@@ -20,22 +20,27 @@ from tests.proofs.test_views import post_multipart, upload
 
 def notes(db_session) -> list[CustomerNotification]:
     db_session.expire_all()
-    return list(db_session.scalars(sa.select(CustomerNotification)
-                                   .order_by(CustomerNotification.id)))
+    return list(
+        db_session.scalars(sa.select(CustomerNotification).order_by(CustomerNotification.id))
+    )
 
 
-def test_notify_through_the_designers_smtp_with_a_working_link(app, client, factory, server,
-                                                               db_session):
+def test_notify_through_the_designers_smtp_with_a_working_link(
+    app, client, factory, server, db_session
+):
     designer = factory.user(name="Nora Nord")
     customer = factory.customer(name="Olga Oak", email="olga@oak.test")
     login(client, designer)
     save_own_smtp(client, smtp_form(server))
-    response = upload(client, customer.id, pdf_bytes(2), "flyer.pdf", title="Oak flyer",
-                      notify="y")
+    response = upload(client, customer.id, pdf_bytes(2), "flyer.pdf", title="Oak flyer", notify="y")
     assert response.status_code == 302
     (note,) = notes(db_session)
     assert (note.kind, note.status, note.to_address, note.version_number) == (
-        "proof", "queued", "olga@oak.test", 1)
+        "proof",
+        "queued",
+        "olga@oak.test",
+        1,
+    )
     assert note.subject == "Proof ready for review: Oak flyer (version 1)"
     run_once(app)
     message = server.inbox.wait_for(1)[0]
@@ -65,17 +70,19 @@ def test_a_failed_upload_leaves_no_notification(app, client, factory, db_session
     login(client, factory.user())
     response = upload(client, factory.customer().id, b"not an image", "x.png", notify="y")
     assert response.status_code == 400
-    assert notes(db_session) == [] and db_session.scalar(sa.select(sa.func.count())
-                                                         .select_from(Proof)) == 0
+    assert (
+        notes(db_session) == []
+        and db_session.scalar(sa.select(sa.func.count()).select_from(Proof)) == 0
+    )
 
 
 def test_without_own_smtp_the_default_mailer_is_used_and_the_message_is_the_designers(
-        app, client, factory, db_session):
+    app, client, factory, db_session
+):
     designer = factory.user(name="Pia")
     customer = factory.customer(email="q@client.test")
     login(client, designer)
-    upload(client, customer.id, png_bytes(), message="Here is the new sign.\nCall me!",
-           notify="y")
+    upload(client, customer.id, png_bytes(), message="Here is the new sign.\nCall me!", notify="y")
     run_once(app)
     (message,) = mailbox(app.config["MAIL_MAILBOX_DIR"])
     text, html = text_and_html(message)
@@ -90,15 +97,24 @@ def test_new_version_form_notifies_too(app, client, factory, db_session):
     proof = factory.proof(designer)
     login(client, designer)
     path = f"/proofs/{proof.id}/versions/new"
-    post_multipart(client, path, {"csrf_token": csrf_token(client, path), "notify": "y",
-                                  "file": (io.BytesIO(png_bytes(color="red")), "v2.png")})
+    post_multipart(
+        client,
+        path,
+        {
+            "csrf_token": csrf_token(client, path),
+            "notify": "y",
+            "file": (io.BytesIO(png_bytes(color="red")), "v2.png"),
+        },
+    )
     (note,) = notes(db_session)
     assert note.version_number == 2 and "(version 2)" in note.subject
 
 
 def test_templates_come_from_the_environment(make_app, factory, db_session):
-    app = make_app(CUSTOMER_NOTIFY_DEFAULT_SUBJECT="{designer_name}: {proof_title} v{version}",
-                   CUSTOMER_NOTIFY_DEFAULT_BODY="Hi {customer_name}\\nSee {link}\\n{unknown}")
+    app = make_app(
+        CUSTOMER_NOTIFY_DEFAULT_SUBJECT="{designer_name}: {proof_title} v{version}",
+        CUSTOMER_NOTIFY_DEFAULT_BODY="Hi {customer_name}\\nSee {link}\\n{unknown}",
+    )
     client = app.test_client()
     designer = factory.user(name="Rita")
     login(client, designer)
@@ -127,7 +143,8 @@ def test_customers_who_can_log_in_get_the_portal_link(make_app, factory, db_sess
 
 
 def test_temporary_failure_is_retried_with_backoff_and_the_same_message_id(
-        app, client, factory, server, db_session):
+    app, client, factory, server, db_session
+):
     designer = factory.user()
     login(client, designer)
     save_own_smtp(client, smtp_form(server))
@@ -148,7 +165,8 @@ def test_temporary_failure_is_retried_with_backoff_and_the_same_message_id(
 
 
 def test_permanent_failure_fails_at_once_and_can_be_retried_by_an_admin(
-        app, client, factory, server, db_session):
+    app, client, factory, server, db_session
+):
     designer = factory.user()
     login(client, designer)
     save_own_smtp(client, smtp_form(server))
@@ -164,16 +182,19 @@ def test_permanent_failure_fails_at_once_and_can_be_retried_by_an_admin(
     login(admin, factory.user(role="admin"))
     log = admin.get("/admin/notifications?status=failed").get_data(as_text=True)
     assert "Rejected as spam" in log and "Retry" in log
-    admin.post(f"/admin/notifications/{note.id}/retry",
-               data={"csrf_token": csrf_token(admin, "/admin/notifications")})
+    admin.post(
+        f"/admin/notifications/{note.id}/retry",
+        data={"csrf_token": csrf_token(admin, "/admin/notifications")},
+    )
     run_once(app)
     (note,) = notes(db_session)
     assert note.status == "sent"
     assert server.inbox.wait_for(1)[0]["Message-ID"] == note.message_id
 
 
-def test_authentication_failure_fails_and_marks_the_designers_smtp(app, client, factory,
-                                                                   server, db_session):
+def test_authentication_failure_fails_and_marks_the_designers_smtp(
+    app, client, factory, server, db_session
+):
     designer = factory.user()
     login(client, designer)
     save_own_smtp(client, smtp_form(server, password="expired password"))
@@ -188,8 +209,12 @@ def test_authentication_failure_fails_and_marks_the_designers_smtp(app, client, 
 def test_unreachable_server_stays_queued_with_a_next_attempt(make_app, factory, db_session):
     from tests.mailserver import free_port
 
-    app = make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()), SMTP_SECURITY="none",
-                   SMTP_FROM="studio@proofs.example.test")
+    app = make_app(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port()),
+        SMTP_SECURITY="none",
+        SMTP_FROM="studio@proofs.example.test",
+    )
     client = app.test_client()
     login(client, factory.user())
     upload(client, factory.customer().id, png_bytes(), notify="y")
@@ -209,15 +234,16 @@ def test_admin_notifications_filters(app, client, factory, db_session):
         client.post("/logout", data={"csrf_token": csrf_token(client, "/proofs")})
     run_once(app)
     login(client, factory.user(role="admin"))
-    assert "Ann art" in client.get(f"/admin/notifications?designer={a.id}").get_data(
-        as_text=True)
+    assert "Ann art" in client.get(f"/admin/notifications?designer={a.id}").get_data(as_text=True)
     page = client.get(f"/admin/notifications?customer={c2.id}").get_data(as_text=True)
     assert "Ben art" in page and "Ann art" not in page and "Customer: Dora" in page
-    assert "No notifications match" in client.get("/admin/notifications?status=failed"
-                                                  ).get_data(as_text=True)
+    assert "No notifications match" in client.get("/admin/notifications?status=failed").get_data(
+        as_text=True
+    )
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    assert "No notifications match" in client.get(f"/admin/notifications?since={tomorrow}"
-                                                  ).get_data(as_text=True)
+    assert "No notifications match" in client.get(
+        f"/admin/notifications?since={tomorrow}"
+    ).get_data(as_text=True)
     assert client.get("/admin/notifications?since=garbage&designer=x").status_code == 200
     designer_client = app.test_client()
     login(designer_client, a)

@@ -87,8 +87,11 @@ class EchoingAuthenticator:
     def __call__(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
         assert isinstance(auth_data, LoginPassword)
         quoted = self.echo(auth_data.password.decode())
-        return AuthResult(success=False, handled=False,
-                          message=f"535 5.7.8 Authentication failed for {quoted} ({mechanism})")
+        return AuthResult(
+            success=False,
+            handled=False,
+            message=f"535 5.7.8 Authentication failed for {quoted} ({mechanism})",
+        )
 
 
 def echoing(server: SmtpServer, echo: Callable[[str], str]) -> SmtpServer:
@@ -105,12 +108,28 @@ def test_the_test_password_has_the_forms_worth_testing():
 @pytest.mark.parametrize("form", list(ECHOES))
 def test_the_mailer_hides_every_form_of_a_quoted_password(server, form):
     echoing(server, ECHOES[form])
-    mailer = SmtpMailer(host="localhost", port=server.port, security="starttls",
-                        username=USERNAME, password=SECRET, timeout=5, cafile=server.cafile)
+    mailer = SmtpMailer(
+        host="localhost",
+        port=server.port,
+        security="starttls",
+        username=USERNAME,
+        password=SECRET,
+        timeout=5,
+        cafile=server.cafile,
+    )
     with pytest.raises(SendError) as caught:
-        mailer.send(build_message(to="c@client.test", subject="Hi", text="Hi", html=None,
-                                  from_address="s@studio.test", from_name=None, reply_to=None,
-                                  message_id="<echo@proofs.example.test>"))
+        mailer.send(
+            build_message(
+                to="c@client.test",
+                subject="Hi",
+                text="Hi",
+                html=None,
+                from_address="s@studio.test",
+                from_name=None,
+                reply_to=None,
+                message_id="<echo@proofs.example.test>",
+            )
+        )
     error = caught.value
     assert (error.category, error.permanent) == ("auth", True)
     assert error.reply == f"535 5.7.8 Authentication failed for {HIDDEN} (LOGIN)"
@@ -120,23 +139,43 @@ def test_the_mailer_hides_every_form_of_a_quoted_password(server, form):
 
 def test_a_reply_without_the_password_is_kept_as_the_server_sent_it(server):
     server.controller.SMTP_kwargs["authenticator"] = lambda *args: AuthResult(
-        success=False, handled=False,
+        success=False,
+        handled=False,
         message="535 5.7.8 Username and Password not accepted. Learn more at "
-                "https://support.example.test/mail/?p=BadCredentials a640c23a62f3a-8a1 - gsmtp")
-    mailer = SmtpMailer(host="localhost", port=server.port, security="starttls",
-                        username=USERNAME, password=SECRET, timeout=5, cafile=server.cafile)
+        "https://support.example.test/mail/?p=BadCredentials a640c23a62f3a-8a1 - gsmtp",
+    )
+    mailer = SmtpMailer(
+        host="localhost",
+        port=server.port,
+        security="starttls",
+        username=USERNAME,
+        password=SECRET,
+        timeout=5,
+        cafile=server.cafile,
+    )
     with pytest.raises(SendError) as caught:
-        mailer.send(build_message(to="c@client.test", subject="Hi", text="Hi", html=None,
-                                  from_address="s@studio.test", from_name=None, reply_to=None,
-                                  message_id="<echo@proofs.example.test>"))
+        mailer.send(
+            build_message(
+                to="c@client.test",
+                subject="Hi",
+                text="Hi",
+                html=None,
+                from_address="s@studio.test",
+                from_name=None,
+                reply_to=None,
+                message_id="<echo@proofs.example.test>",
+            )
+        )
     assert caught.value.reply == (
         "535 5.7.8 Username and Password not accepted. Learn more at "
-        "https://support.example.test/mail/?p=BadCredentials a640c23a62f3a-8a1 - gsmtp")
+        "https://support.example.test/mail/?p=BadCredentials a640c23a62f3a-8a1 - gsmtp"
+    )
 
 
 @pytest.mark.parametrize("form", list(ECHOES))
-def test_a_quoted_password_reaches_no_page_row_or_log(app, server, factory, db_session, caplog,
-                                                      form):
+def test_a_quoted_password_reaches_no_page_row_or_log(
+    app, server, factory, db_session, caplog, form
+):
     caplog.set_level(logging.DEBUG)
     echoing(server, ECHOES[form])
     designer = factory.user(name="Nora Nord")
@@ -145,27 +184,30 @@ def test_a_quoted_password_reaches_no_page_row_or_log(app, server, factory, db_s
     assert save_own_smtp(client, smtp_form(server, password=SECRET)).status_code == 302
 
     page = send_test(client, "/account/email/test").get_data(as_text=True)
-    assert f"Authentication failed. The server said: 535 5.7.8 Authentication failed for " \
-           f"{HIDDEN} (LOGIN)" in html.unescape(page)
+    assert (
+        f"Authentication failed. The server said: 535 5.7.8 Authentication failed for "
+        f"{HIDDEN} (LOGIN)" in html.unescape(page)
+    )
     assert_no_password(page, "the page after Send Test Email")
     db_session.expire_all()
     stored = settings_of(db_session.get(User, designer.id)).last_error
-    assert stored == f"Authentication failed: 535 5.7.8 Authentication failed for {HIDDEN} " \
-                     "(LOGIN)"
+    assert stored == f"Authentication failed: 535 5.7.8 Authentication failed for {HIDDEN} (LOGIN)"
     db_session.rollback()
 
     proof = factory.proof(designer, factory.customer())
-    notify_customer(db_session, proof=proof, version_number=1, custom_message=None,
-                    config=app.config)
+    notify_customer(
+        db_session, proof=proof, version_number=1, custom_message=None, config=app.config
+    )
     db_session.commit()
     run_once(app)
     note = db_session.scalars(sa.select(CustomerNotification)).one()
     assert (note.status, note.smtp_reply) == (
-        "failed", f"535 5.7.8 Authentication failed for {HIDDEN} (LOGIN)")
+        "failed",
+        f"535 5.7.8 Authentication failed for {HIDDEN} (LOGIN)",
+    )
     db_session.rollback()
     assert_no_password(client.get("/account/email").get_data(as_text=True), "the settings page")
-    assert_no_password(client.get(f"/proofs/{proof.id}").get_data(as_text=True),
-                       "the proof page")
+    assert_no_password(client.get(f"/proofs/{proof.id}").get_data(as_text=True), "the proof page")
     assert_no_password(every_text_in_the_database(db_session), "the database")
     assert "notification" in caplog.text
     assert_no_password(caplog.text, "the log")

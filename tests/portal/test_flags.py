@@ -8,8 +8,15 @@ from tests.conftest import csrf_token, login
 from tests.customer_login.helpers import customer_login, customer_with_login
 from tests.review.test_share_link import share_path
 
-CUSTOMER_PAGES = ["/portal", "/portal/login", "/portal/forgot", "/portal/invite/abc",
-                  "/portal/reset/abc", "/portal/account/password", "/portal/proofs/1"]
+CUSTOMER_PAGES = [
+    "/portal",
+    "/portal/login",
+    "/portal/forgot",
+    "/portal/invite/abc",
+    "/portal/reset/abc",
+    "/portal/account/password",
+    "/portal/proofs/1",
+]
 
 
 @pytest.fixture
@@ -25,13 +32,20 @@ def world(make_app, factory):
     office = setup.test_client()  # the designer has no proof for the stranger: an admin invites
     login(office, factory.user("admin"))
     customer_with_login(setup, office, stranger)
-    return {"proof": proof, "path": share_path(staff, proof), "owner": owner,
-            "stranger": stranger, "designer": designer}
+    return {
+        "proof": proof,
+        "path": share_path(staff, proof),
+        "owner": owner,
+        "stranger": stranger,
+        "designer": designer,
+    }
 
 
 def flags(make_app, legacy: bool, login_enabled: bool):
-    return make_app(LEGACY_PUBLIC_LINKS_ENABLED=str(legacy).lower(),
-                    CUSTOMER_LOGIN_ENABLED=str(login_enabled).lower())
+    return make_app(
+        LEGACY_PUBLIC_LINKS_ENABLED=str(legacy).lower(),
+        CUSTOMER_LOGIN_ENABLED=str(login_enabled).lower(),
+    )
 
 
 def test_links_on_login_off_is_the_rollback(make_app, world):
@@ -46,8 +60,10 @@ def test_links_on_login_off_is_the_rollback(make_app, world):
     page = staff.get(f"/customers/{world['owner'].id}").get_data(as_text=True)
     assert "Portal login" not in page and "Send invitation" not in page
     token = csrf_token(staff, "/customers")
-    assert staff.post(f"/customers/{world['owner'].id}/invite",
-                      data={"csrf_token": token}).status_code == 404
+    assert (
+        staff.post(f"/customers/{world['owner'].id}/invite", data={"csrf_token": token}).status_code
+        == 404
+    )
     assert "Invite all" not in staff.get("/customers").get_data(as_text=True)
 
 

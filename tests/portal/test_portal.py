@@ -42,17 +42,25 @@ def test_another_customers_proof_answers_404(app, client, factory):
     theirs = factory.proof(designer, other)
     login(client, factory.user("admin"))
     portal = customer_with_login(app, client, me)
-    for path in (f"/portal/proofs/{theirs.id}", f"/portal/proofs/{theirs.id}/v/1",
-                 f"/portal/proofs/{theirs.id}/v/1/pages/1", f"/portal/proofs/{theirs.id}/v/1/file",
-                 "/portal/proofs/99999"):
+    for path in (
+        f"/portal/proofs/{theirs.id}",
+        f"/portal/proofs/{theirs.id}/v/1",
+        f"/portal/proofs/{theirs.id}/v/1/pages/1",
+        f"/portal/proofs/{theirs.id}/v/1/file",
+        "/portal/proofs/99999",
+    ):
         assert portal.get(path).status_code == 404, path
     token = csrf_token(portal, "/portal")
-    assert portal.post(f"/portal/proofs/{theirs.id}/decision", data={
-        "decision": "approved", "csrf_token": token}).status_code == 404
+    assert (
+        portal.post(
+            f"/portal/proofs/{theirs.id}/decision",
+            data={"decision": "approved", "csrf_token": token},
+        ).status_code
+        == 404
+    )
 
 
-def test_customer_comments_and_requests_changes_as_themselves(app, client, factory,
-                                                              db_session):
+def test_customer_comments_and_requests_changes_as_themselves(app, client, factory, db_session):
     designer = factory.user()
     me = factory.customer(name="Nora North")
     proof = factory.proof(designer, me)
@@ -60,17 +68,24 @@ def test_customer_comments_and_requests_changes_as_themselves(app, client, facto
     portal = customer_with_login(app, client, me)
     path = f"/portal/proofs/{proof.id}"
     token = csrf_token(portal, path)
-    response = portal.post(f"{path}/decision", data={"decision": "changes_requested",
-                                                     "comment": "", "csrf_token": token})
+    response = portal.post(
+        f"{path}/decision",
+        data={"decision": "changes_requested", "comment": "", "csrf_token": token},
+    )
     assert response.status_code == 400
     assert "Say what should change" in response.get_data(as_text=True)
-    portal.post(f"{path}/comments", data={"comment-body": "Looks great so far",
-                                          "comment-csrf_token": token})
-    portal.post(f"{path}/decision", data={"decision": "changes_requested",
-                                          "comment": "Blue, not green", "csrf_token": token})
+    portal.post(
+        f"{path}/comments", data={"comment-body": "Looks great so far", "comment-csrf_token": token}
+    )
+    portal.post(
+        f"{path}/decision",
+        data={"decision": "changes_requested", "comment": "Blue, not green", "csrf_token": token},
+    )
     comments = db_session.scalars(sa.select(Comment).order_by(Comment.id)).all()
     assert [(c.author_name, c.author_customer_id) for c in comments] == [
-        ("Nora North", me.id), ("Nora North", me.id)]
+        ("Nora North", me.id),
+        ("Nora North", me.id),
+    ]
     db_session.expire_all()
     assert db_session.get(Proof, proof.id).status == "changes_requested"
     assert "Blue, not green" in client.get(f"/proofs/{proof.id}").get_data(as_text=True)

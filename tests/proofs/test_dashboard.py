@@ -17,12 +17,21 @@ from tests.conftest import login
 def bulk_proofs(session, designer, customers, n, start=0):
     """Rows straight into the table: the dashboard reads only these columns."""
     now = utcnow()
-    session.execute(sa.insert(Proof), [
-        {"designer_id": designer.id, "customer_id": customers[i % len(customers)].id,
-         "title": f"Banner {i:04d}", "status": ("awaiting_review", "changes_requested",
-                                                 "approved")[i % 3],
-         "current_version": 1 + i % 4, "created_at": now,
-         "last_activity_at": now - dt.timedelta(minutes=i)} for i in range(start, start + n)])
+    session.execute(
+        sa.insert(Proof),
+        [
+            {
+                "designer_id": designer.id,
+                "customer_id": customers[i % len(customers)].id,
+                "title": f"Banner {i:04d}",
+                "status": ("awaiting_review", "changes_requested", "approved")[i % 3],
+                "current_version": 1 + i % 4,
+                "created_at": now,
+                "last_activity_at": now - dt.timedelta(minutes=i),
+            }
+            for i in range(start, start + n)
+        ],
+    )
     session.commit()
 
 
@@ -92,7 +101,13 @@ def test_dashboard_queries_use_an_index_on_postgresql(app, db_session, factory):
     designer = factory.user()
     bulk_proofs(db_session, designer, [factory.customer()], 2000)
     db_session.execute(sa.text("ANALYZE proofs"))
-    plan = "\n".join(db_session.execute(sa.text(
-        "EXPLAIN SELECT * FROM proofs WHERE designer_id = :d AND status = 'approved' "
-        "ORDER BY last_activity_at DESC, id DESC LIMIT 26"), {"d": designer.id}).scalars())
+    plan = "\n".join(
+        db_session.execute(
+            sa.text(
+                "EXPLAIN SELECT * FROM proofs WHERE designer_id = :d AND status = 'approved' "
+                "ORDER BY last_activity_at DESC, id DESC LIMIT 26"
+            ),
+            {"d": designer.id},
+        ).scalars()
+    )
     assert "ix_proofs_designer_status_activity" in plan, plan

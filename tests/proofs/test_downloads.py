@@ -23,16 +23,20 @@ def app(make_app):
     return make_app(CUSTOMER_LOGIN_ENABLED="true")
 
 
-@pytest.mark.parametrize(("uploaded", "data", "content_type", "saved"), [
-    ("invoice.html", png_bytes(), "image/png", "invoice.png"),
-    ("artwork", png_bytes(), "image/png", "artwork.png"),
-    ("photo.JPEG", image_bytes("JPEG"), "image/jpeg", "photo.JPEG"),
-    ("banner.svg", image_bytes("WEBP"), "image/webp", "banner.webp"),
-    ("scan.exe", image_bytes("TIFF"), "image/tiff", "scan.tif"),
-    ("menu.png", pdf_bytes(1), "application/pdf", "menu.pdf"),
-])
-def test_every_download_has_the_extension_of_the_real_type(app, client, factory, uploaded, data,
-                                                          content_type, saved):
+@pytest.mark.parametrize(
+    ("uploaded", "data", "content_type", "saved"),
+    [
+        ("invoice.html", png_bytes(), "image/png", "invoice.png"),
+        ("artwork", png_bytes(), "image/png", "artwork.png"),
+        ("photo.JPEG", image_bytes("JPEG"), "image/jpeg", "photo.JPEG"),
+        ("banner.svg", image_bytes("WEBP"), "image/webp", "banner.webp"),
+        ("scan.exe", image_bytes("TIFF"), "image/tiff", "scan.tif"),
+        ("menu.png", pdf_bytes(1), "application/pdf", "menu.pdf"),
+    ],
+)
+def test_every_download_has_the_extension_of_the_real_type(
+    app, client, factory, uploaded, data, content_type, saved
+):
     designer, customer = factory.user(), factory.customer(email="max@muster.test")
     proof = factory.proof(designer, customer, data=data, filename=uploaded)
     login(client, designer)
@@ -50,7 +54,6 @@ def test_every_download_has_the_extension_of_the_real_type(app, client, factory,
         assert response.status_code == 200, who
         assert response.data == data and response.mimetype == content_type, who
         disposition = response.headers["Content-Disposition"]
-        assert disposition == (f'attachment; filename="{saved}"; '
-                               f"filename*=UTF-8''{saved}"), who
+        assert disposition == (f"attachment; filename=\"{saved}\"; filename*=UTF-8''{saved}"), who
     # Pages keep showing the name the designer uploaded.
     assert uploaded in client.get(f"/proofs/{proof.id}").get_data(as_text=True)

@@ -17,20 +17,30 @@ from tests.conftest import csrf_token, login, pdf_bytes, png_bytes
 
 
 def upload(client, customer_id, data, filename="art.png", title="Shop sign", **extra):
-    form = {"customer_id": str(customer_id), "title": title,
-            "csrf_token": csrf_token(client, "/proofs/new"),
-            "file": (io.BytesIO(data), filename), **extra}
+    form = {
+        "customer_id": str(customer_id),
+        "title": title,
+        "csrf_token": csrf_token(client, "/proofs/new"),
+        "file": (io.BytesIO(data), filename),
+        **extra,
+    }
     return post_multipart(client, "/proofs/new", form)
 
 
 def post_multipart(client, path, form):
     # Encoded in memory: werkzeug's own temporary file for big bodies is never closed
     # when the app refuses the body unread (413).
-    form = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple) else value
-            for key, value in form.items()}
+    form = {
+        key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple) else value
+        for key, value in form.items()
+    }
     stream, length, boundary = stream_encode_multipart(form, use_tempfile=False)
-    return client.post(path, input_stream=stream, content_length=length,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        path,
+        input_stream=stream,
+        content_length=length,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def stored_files(app) -> list[Path]:
@@ -45,8 +55,15 @@ def count(session, model) -> int:
 def test_designer_uploads_a_multi_page_pdf(app, client, factory, db_session):
     designer, customer = factory.user(), factory.customer(name="Bea Baker")
     login(client, designer)
-    response = upload(client, customer.id, pdf_bytes(4), "menu.pdf", title="Menu board",
-                      message="First draft", due_date="2026-12-01")
+    response = upload(
+        client,
+        customer.id,
+        pdf_bytes(4),
+        "menu.pdf",
+        title="Menu board",
+        message="First draft",
+        due_date="2026-12-01",
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Menu board" in page and "Bea Baker" in page
@@ -71,8 +88,12 @@ def test_designer_uploads_a_multi_page_pdf(app, client, factory, db_session):
         assert image.status_code == 200 and image.mimetype == "image/jpeg"
         assert Image.open(io.BytesIO(image.data)).width > 0
     status = client.get(f"/proofs/{proof.id}/v/1/status").get_json()
-    assert status == {"pages_rendered": 4, "page_count": 4, "status": "done",
-                      "rendered": [1, 2, 3, 4]}
+    assert status == {
+        "pages_rendered": 4,
+        "page_count": 4,
+        "status": "done",
+        "rendered": [1, 2, 3, 4],
+    }
 
 
 def test_file_type_is_decided_by_content_not_by_name(app, client, factory, db_session):
@@ -86,13 +107,15 @@ def test_file_type_is_decided_by_content_not_by_name(app, client, factory, db_se
     assert db_session.scalar(sa.select(ProofVersion.content_type)) == "image/png"
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"", "The file is empty"),
-    (pdf_bytes(2)[:300], "The PDF is damaged"),
-    (png_bytes()[:100], "The image is damaged or incomplete"),
-])
-def test_bad_files_get_a_message_and_store_nothing(app, client, factory, db_session, data,
-                                                  message):
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "The file is empty"),
+        (pdf_bytes(2)[:300], "The PDF is damaged"),
+        (png_bytes()[:100], "The image is damaged or incomplete"),
+    ],
+)
+def test_bad_files_get_a_message_and_store_nothing(app, client, factory, db_session, data, message):
     designer, customer = factory.user(), factory.customer()
     login(client, designer)
     response = upload(client, customer.id, data, "bad.pdf")
@@ -126,8 +149,10 @@ def test_oversized_upload_gets_413_and_a_readable_page(make_app, factory, db_ses
 
 def test_form_errors_show_next_to_the_fields(client, factory):
     login(client, factory.user())
-    response = client.post("/proofs/new", data={"csrf_token": csrf_token(client, "/proofs/new"),
-                                                "customer_id": "0", "title": ""})
+    response = client.post(
+        "/proofs/new",
+        data={"csrf_token": csrf_token(client, "/proofs/new"), "customer_id": "0", "title": ""},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Choose a customer." in page and "Choose the artwork file." in page
@@ -141,8 +166,11 @@ def test_new_version_supersedes_the_old_one_and_resets_status(app, client, facto
     db_session.commit()
     login(client, designer)
     path = f"/proofs/{proof.id}/versions/new"
-    response = post_multipart(client, path, {"csrf_token": csrf_token(client, path),
-                                             "file": (io.BytesIO(pdf_bytes(2)), "v2.pdf")})
+    response = post_multipart(
+        client,
+        path,
+        {"csrf_token": csrf_token(client, path), "file": (io.BytesIO(pdf_bytes(2)), "v2.pdf")},
+    )
     assert response.status_code == 302
     db_session.expire_all()
     proof = db_session.get(Proof, proof.id)
@@ -174,9 +202,14 @@ def test_another_designers_proof_answers_404(client, factory):
     owner, other = factory.user(), factory.user()
     proof = factory.proof(owner)
     login(client, other)
-    for path in (f"/proofs/{proof.id}", f"/proofs/{proof.id}/v/1/pages/1",
-                 f"/proofs/{proof.id}/v/1/file", f"/proofs/{proof.id}/versions/new",
-                 f"/proofs/{proof.id}/v/1", "/proofs/999999"):
+    for path in (
+        f"/proofs/{proof.id}",
+        f"/proofs/{proof.id}/v/1/pages/1",
+        f"/proofs/{proof.id}/v/1/file",
+        f"/proofs/{proof.id}/versions/new",
+        f"/proofs/{proof.id}/v/1",
+        "/proofs/999999",
+    ):
         assert client.get(path).status_code == 404, path
 
 
@@ -206,9 +239,13 @@ def test_a_big_studio_can_still_upload_for_any_customer(client, factory, db_sess
     from proofdesk.db import utcnow
 
     designer = factory.user()
-    db_session.execute(sa.insert(Customer), [
-        {"name": f"Bulk {n:04d}", "email": f"bulk{n}@client.test", "created_at": utcnow()}
-        for n in range(1005)])
+    db_session.execute(
+        sa.insert(Customer),
+        [
+            {"name": f"Bulk {n:04d}", "email": f"bulk{n}@client.test", "created_at": utcnow()}
+            for n in range(1005)
+        ],
+    )
     db_session.commit()
     far = db_session.scalar(sa.select(Customer).where(Customer.name == "Bulk 0999"))
     login(client, designer)

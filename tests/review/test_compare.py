@@ -24,8 +24,12 @@ def test_a_known_change_is_found_where_it_is():
     diff = compute_diff(artwork(False), artwork(True))
     assert diff.box is not None
     left, top, right, bottom = diff.box
-    assert (248 <= left <= 252, 178 <= top <= 182, 329 <= right <= 333, 239 <= bottom <= 243) \
-        == (True, True, True, True)
+    assert (248 <= left <= 252, 178 <= top <= 182, 329 <= right <= 333, 239 <= bottom <= 243) == (
+        True,
+        True,
+        True,
+        True,
+    )
     assert 0.03 < diff.changed_share < 0.05  # 81×61 of 400×300
     image = Image.open(io.BytesIO(diff.png)).convert("RGB")
     assert image.getpixel((290, 210)) == (230, 0, 60)  # highlighted
@@ -52,8 +56,11 @@ def test_compare_page_and_cached_diff_image(app, client, factory):
     second = io.BytesIO()
     artwork(True).save(second, "PNG")
     new = f"/proofs/{proof.id}/versions/new"
-    post_multipart(client, new, {"csrf_token": csrf_token(client, new),
-                                 "file": (io.BytesIO(second.getvalue()), "v2.png")})
+    post_multipart(
+        client,
+        new,
+        {"csrf_token": csrf_token(client, new), "file": (io.BytesIO(second.getvalue()), "v2.png")},
+    )
     page = client.get(f"/proofs/{proof.id}/compare?a=1&b=2").get_data(as_text=True)
     assert "Compare versions" in page and "Side by side" in page and "Overlay" in page
     diff_url = f"/proofs/{proof.id}/compare/1/2/pages/1"
@@ -65,8 +72,13 @@ def test_compare_page_and_cached_diff_image(app, client, factory):
     assert image.getpixel((int(290 * scale), int(210 * scale))) == (230, 0, 60)
     again = client.get(diff_url)
     assert again.data == response.data  # served from the cache
-    stored = [p for p in (app.config["UPLOAD_FOLDER"] and __import__("pathlib").Path(
-        app.config["UPLOAD_FOLDER"]).rglob("diffs/*.png"))]
+    stored = [
+        p
+        for p in (
+            app.config["UPLOAD_FOLDER"]
+            and __import__("pathlib").Path(app.config["UPLOAD_FOLDER"]).rglob("diffs/*.png")
+        )
+    ]
     assert len(stored) == 1
 
 
@@ -75,8 +87,11 @@ def test_different_page_counts_are_explained(client, factory):
     proof = factory.proof(designer, data=pdf_bytes(2), filename="two.pdf")
     login(client, designer)
     new = f"/proofs/{proof.id}/versions/new"
-    post_multipart(client, new, {"csrf_token": csrf_token(client, new),
-                                 "file": (io.BytesIO(pdf_bytes(3)), "three.pdf")})
+    post_multipart(
+        client,
+        new,
+        {"csrf_token": csrf_token(client, new), "file": (io.BytesIO(pdf_bytes(3)), "three.pdf")},
+    )
     page = client.get(f"/proofs/{proof.id}/compare").get_data(as_text=True)
     assert "Version 1 has 2 pages and version 2 has 3" in page
     assert "Only version 2 has page 3." in page
@@ -91,8 +106,14 @@ def test_share_link_reviewers_can_compare(app, client, factory):
     proof = factory.proof(designer, data=png_bytes())
     login(client, designer)
     new = f"/proofs/{proof.id}/versions/new"
-    post_multipart(client, new, {"csrf_token": csrf_token(client, new),
-                                 "file": (io.BytesIO(png_bytes(color="#ff0000")), "v2.png")})
+    post_multipart(
+        client,
+        new,
+        {
+            "csrf_token": csrf_token(client, new),
+            "file": (io.BytesIO(png_bytes(color="#ff0000")), "v2.png"),
+        },
+    )
     path = share_path(client, proof)
     visitor = app.test_client()
     assert "Compare versions" in visitor.get(f"{path}/compare?a=1&b=2").get_data(as_text=True)

@@ -14,15 +14,19 @@ from tests.conftest import login
 
 def share_path(client, proof) -> str:
     page = client.get(f"/proofs/{proof.id}").get_data(as_text=True)
-    match = re.search(r'id="share-url" type="text" readonly value="https://proofs\.example\.test'
-                      r'(/s/[A-Za-z0-9_-]+)"', page)
+    match = re.search(
+        r'id="share-url" type="text" readonly value="https://proofs\.example\.test'
+        r'(/s/[A-Za-z0-9_-]+)"',
+        page,
+    )
     assert match, "no share link on the proof page"
     return match.group(1)
 
 
 def form_token(page: str) -> str:
-    return re.search(r'name="(?:comment-)?csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                     page).group(1)
+    return re.search(
+        r'name="(?:comment-)?csrf_token" (?:type="hidden" )?value="([^"]+)"', page
+    ).group(1)
 
 
 def test_share_link_shows_the_proof_without_login(app, client, factory, db_session):
@@ -42,8 +46,12 @@ def test_share_link_shows_the_proof_without_login(app, client, factory, db_sessi
     token = path.rsplit("/", 1)[1]
     assert len(token) >= 43
     assert db_session.scalar(sa.select(ShareLink.token_hash)) == hash_token(token)
-    assert db_session.scalar(sa.select(sa.func.count()).select_from(ShareLink)
-                             .where(ShareLink.token_hash == token)) == 0
+    assert (
+        db_session.scalar(
+            sa.select(sa.func.count()).select_from(ShareLink).where(ShareLink.token_hash == token)
+        )
+        == 0
+    )
     viewed = db_session.scalar(sa.select(Activity).where(Activity.kind == "share_link.viewed"))
     assert viewed.proof_id == proof.id and viewed.ip == "127.0.0.1"
 
@@ -55,17 +63,27 @@ def test_request_changes_needs_a_comment_and_a_name(app, client, factory, db_ses
     path = share_path(client, proof)
     visitor = app.test_client()
     token = form_token(visitor.get(path).get_data(as_text=True))
-    response = visitor.post(f"{path}/decision", data={
-        "csrf_token": token, "decision": "changes_requested", "name": "Carla", "comment": ""})
+    response = visitor.post(
+        f"{path}/decision",
+        data={"csrf_token": token, "decision": "changes_requested", "name": "Carla", "comment": ""},
+    )
     assert response.status_code == 400
     assert "Say what should change" in response.get_data(as_text=True)
-    response = visitor.post(f"{path}/decision", data={
-        "csrf_token": token, "decision": "approved", "name": "  ", "comment": ""})
+    response = visitor.post(
+        f"{path}/decision",
+        data={"csrf_token": token, "decision": "approved", "name": "  ", "comment": ""},
+    )
     assert "Enter your name" in response.get_data(as_text=True)
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Decision)) == 0
-    response = visitor.post(f"{path}/decision", data={
-        "csrf_token": token, "decision": "changes_requested", "name": "Carla",
-        "comment": "Logo <b>bigger</b> please"})
+    response = visitor.post(
+        f"{path}/decision",
+        data={
+            "csrf_token": token,
+            "decision": "changes_requested",
+            "name": "Carla",
+            "comment": "Logo <b>bigger</b> please",
+        },
+    )
     assert response.status_code == 302
     page = visitor.get(path).get_data(as_text=True)
     assert "Logo &lt;b&gt;bigger&lt;/b&gt; please" in page and "Changes requested" in page
@@ -76,7 +94,8 @@ def test_request_changes_needs_a_comment_and_a_name(app, client, factory, db_ses
 
 
 def test_decision_belongs_to_one_version_and_old_versions_cannot_be_approved(
-        app, client, factory, db_session):
+    app, client, factory, db_session
+):
     from io import BytesIO
 
     from tests.conftest import csrf_token, png_bytes
@@ -88,20 +107,27 @@ def test_decision_belongs_to_one_version_and_old_versions_cannot_be_approved(
     path = share_path(client, proof)
     visitor = app.test_client()
     token = form_token(visitor.get(path).get_data(as_text=True))
-    visitor.post(f"{path}/decision", data={"csrf_token": token, "decision": "approved",
-                                           "name": "Dan"})
+    visitor.post(
+        f"{path}/decision", data={"csrf_token": token, "decision": "approved", "name": "Dan"}
+    )
     new = f"/proofs/{proof.id}/versions/new"
-    post_multipart(client, new, {"csrf_token": csrf_token(client, new),
-                                 "file": (BytesIO(png_bytes(color="#ff0000")), "v2.png")})
+    post_multipart(
+        client,
+        new,
+        {
+            "csrf_token": csrf_token(client, new),
+            "file": (BytesIO(png_bytes(color="#ff0000")), "v2.png"),
+        },
+    )
     page = visitor.get(path).get_data(as_text=True)
     assert "version 2" in page and "Awaiting review" in page
     old = visitor.get(f"{path}/v/1").get_data(as_text=True)
     assert "which has been replaced" in old and "Approve version 1" not in old
-    visitor.post(f"{path}/decision", data={"csrf_token": token, "decision": "approved",
-                                           "name": "Dan"})
+    visitor.post(
+        f"{path}/decision", data={"csrf_token": token, "decision": "approved", "name": "Dan"}
+    )
     decisions = db_session.scalars(sa.select(Decision).order_by(Decision.id)).all()
-    assert [(d.decision, d.version.number) for d in decisions] == [("approved", 1),
-                                                                  ("approved", 2)]
+    assert [(d.decision, d.version.number) for d in decisions] == [("approved", 1), ("approved", 2)]
 
 
 def test_revoked_and_unknown_links_answer_alike(app, client, factory):
@@ -141,8 +167,7 @@ def test_retired_share_links_show_nothing_of_the_proof(make_app, factory):
         text = response.get_data(as_text=True)
         assert response.status_code == 410, suffix
         assert "This link has been retired" in text and "Secret launch poster" not in text
-    assert visitor.post(path + "/decision", data={"decision": "approved"}).status_code in (400,
-                                                                                           410)
+    assert visitor.post(path + "/decision", data={"decision": "approved"}).status_code in (400, 410)
 
 
 def test_comment_from_the_share_page_and_from_staff(app, client, factory, db_session):
@@ -152,16 +177,21 @@ def test_comment_from_the_share_page_and_from_staff(app, client, factory, db_ses
     path = share_path(client, proof)
     visitor = app.test_client()
     token = form_token(visitor.get(path).get_data(as_text=True))
-    response = visitor.post(f"{path}/comments", data={"csrf_token": token,
-                                                      "comment-name": "Eve",
-                                                      "comment-body": ""})
+    response = visitor.post(
+        f"{path}/comments", data={"csrf_token": token, "comment-name": "Eve", "comment-body": ""}
+    )
     assert response.status_code == 400 and "Write a comment first." in response.get_data(
-        as_text=True)
-    visitor.post(f"{path}/comments", data={"csrf_token": token, "comment-name": "Eve",
-                                           "comment-body": "Is the red right?"})
+        as_text=True
+    )
+    visitor.post(
+        f"{path}/comments",
+        data={"csrf_token": token, "comment-name": "Eve", "comment-body": "Is the red right?"},
+    )
     staff_token = form_token(client.get(f"/proofs/{proof.id}").get_data(as_text=True))
-    client.post(f"/proofs/{proof.id}/comments", data={"csrf_token": staff_token,
-                                                      "comment-body": "Yes, Pantone 186."})
+    client.post(
+        f"/proofs/{proof.id}/comments",
+        data={"csrf_token": staff_token, "comment-body": "Yes, Pantone 186."},
+    )
     page = visitor.get(path).get_data(as_text=True)
     assert page.index("Is the red right?") < page.index("Yes, Pantone 186.")
     assert "Desi Designer" in page
@@ -182,6 +212,8 @@ def test_after_a_secret_key_change_the_page_asks_for_a_new_link(make_app, factor
     assert rotated.test_client().get(old_path).status_code == 200  # the old link still works
     from tests.conftest import csrf_token
 
-    staff.post(f"/proofs/{proof.id}/share-link", data={
-        "csrf_token": csrf_token(staff, f"/proofs/{proof.id}"), "action": "issue"})
+    staff.post(
+        f"/proofs/{proof.id}/share-link",
+        data={"csrf_token": csrf_token(staff, f"/proofs/{proof.id}"), "action": "issue"},
+    )
     assert rotated.test_client().get(share_path(staff, proof)).status_code == 200

@@ -33,8 +33,16 @@ from tests.review.test_share_link import form_token, share_path
 
 TITLE = "Matrix poster 4417"  # appears in a response only where the proof may be seen
 
-ACTORS = ("admin", "designer_a", "designer_b", "customer_a", "customer_b", "anonymous",
-          "link_holder", "revoked_link")
+ACTORS = (
+    "admin",
+    "designer_a",
+    "designer_b",
+    "customer_a",
+    "customer_b",
+    "anonymous",
+    "link_holder",
+    "revoked_link",
+)
 GROUPS = {
     "staff": ("admin", "designer_a", "designer_b"),
     "owner": ("admin", "designer_a"),  # may act on designer A's proof
@@ -70,11 +78,16 @@ def share(answer: str, *, to_portal: bool = False) -> Callable[[bool, bool], dic
 
     def expected(legacy: bool, login: bool) -> dict[str, str]:
         if legacy:
-            return row("404", link_holder=answer, customer_b=answer,
-                       customer_a=own_page if to_portal and login else answer)
+            return row(
+                "404",
+                link_holder=answer,
+                customer_b=answer,
+                customer_a=own_page if to_portal and login else answer,
+            )
         if login:  # links are retired: to the customer login, nothing of the proof shown
-            return row("portal-login", customer_b="404",
-                       customer_a=own_page if to_portal else "404")
+            return row(
+                "portal-login", customer_b="404", customer_a=own_page if to_portal else "404"
+            )
         return row("410")
 
     return expected
@@ -108,8 +121,7 @@ MATRIX: dict[tuple[str, str], Answers] = {
     ("notifications.admin_settings", "POST"): row("login", staff="404", admin="400"),
     ("notifications.admin_test", "POST"): row("login", staff="404", admin="400"),
     ("notifications.log", "GET"): ADMIN_PAGE,
-    ("notifications.retry", "POST"): row("login", staff="404",
-                                         admin="-> /admin/notifications"),
+    ("notifications.retry", "POST"): row("login", staff="404", admin="-> /admin/notifications"),
     # customers: every designer may find every customer (and upload for them); its record
     # and login only admins and the designers who alone have its proofs (customers/access.py)
     ("customers.index", "GET"): STAFF_PAGE,
@@ -123,8 +135,7 @@ MATRIX: dict[tuple[str, str], Answers] = {
     ("customer_login.invite_progress", "GET"): STAFF_PAGE,
     ("customer_login.invite_progress_json", "GET"): STAFF_PAGE,
     ("customer_login.send_reset", "POST"): row("login", owner=TO_CUSTOMER_A, designer_b="404"),
-    ("customer_login.toggle_login", "POST"): row("login", owner=TO_CUSTOMER_A,
-                                                 designer_b="404"),
+    ("customer_login.toggle_login", "POST"): row("login", owner=TO_CUSTOMER_A, designer_b="404"),
     # the customer's side of login
     ("portal_auth.login", "GET"): row("200", customers="-> /portal"),
     ("portal_auth.login", "POST"): row("200", customers="-> /portal"),
@@ -150,8 +161,11 @@ MATRIX: dict[tuple[str, str], Answers] = {
     ("portal.comment", "POST"): row("portal-login", customer_a="400", customer_b="404"),
     ("portal.decision", "POST"): row("portal-login", customer_a="400", customer_b="404"),
     ("portal.withdraw", "POST"): row("portal-login", customer_a="400", customer_b="404"),
-    ("portal.resolve", "POST"): row("portal-login", customer_b="404",
-                                    customer_a="-> /portal/proofs/{proof}/v/1#thread-{comment}"),
+    ("portal.resolve", "POST"): row(
+        "portal-login",
+        customer_b="404",
+        customer_a="-> /portal/proofs/{proof}/v/1#thread-{comment}",
+    ),
     # staff proof pages
     ("proofs.dashboard", "GET"): STAFF_PAGE,
     ("proofs.new", "GET"): STAFF_PAGE,
@@ -168,11 +182,11 @@ MATRIX: dict[tuple[str, str], Answers] = {
     ("proofs.new_version", "GET"): PROOF_PAGE,
     ("proofs.new_version", "POST"): row("login", owner="400", designer_b="404"),
     ("proofs.comment", "POST"): row("login", owner="400", designer_b="404"),
-    ("proofs.resolve", "POST"): row("login", designer_b="404",
-                                    owner="-> /proofs/{proof}/v/1#thread-{comment}"),
+    ("proofs.resolve", "POST"): row(
+        "login", designer_b="404", owner="-> /proofs/{proof}/v/1#thread-{comment}"
+    ),
     ("proofs.lock", "POST"): row("login", owner="-> /proofs/{proof}", designer_b="404"),
-    ("proofs.share_link", "POST"): row("login", owner="-> /proofs/{proof}#share",
-                                       designer_b="404"),
+    ("proofs.share_link", "POST"): row("login", owner="-> /proofs/{proof}#share", designer_b="404"),
     # the share link
     ("review.show", "GET"): share("200", to_portal=True),
     ("review.version", "GET"): share("200", to_portal=True),
@@ -203,9 +217,13 @@ BODIES: dict[str, Callable[[str], dict[str, str]]] = {
 }
 # Rows whose allowed POSTs end what later rows need (the share link, the live reset link,
 # designer A's account, the sessions): walked last, in this order.
-RUN_LAST = [("proofs.share_link", "POST"), ("customer_login.send_reset", "POST"),
-            ("admin.deactivate_user", "POST"), ("portal_auth.logout", "POST"),
-            ("accounts.logout", "POST")]
+RUN_LAST = [
+    ("proofs.share_link", "POST"),
+    ("customer_login.send_reset", "POST"),
+    ("admin.deactivate_user", "POST"),
+    ("portal_auth.logout", "POST"),
+    ("accounts.logout", "POST"),
+]
 UNCHANGED = {"400", "404", "405", "410", "login", "portal-login"}  # answers that change nothing
 FLAGS = [(True, False), (True, True), (False, True), (False, False)]
 
@@ -220,6 +238,7 @@ def answers_for(key: tuple[str, str], legacy: bool, login: bool) -> dict[str, st
 
 # ---- the world: real objects, built once per test ------------------------------------------
 
+
 @dataclass
 class World:
     app: Flask
@@ -228,8 +247,9 @@ class World:
     csrf: dict[str, str] = field(default_factory=dict)
 
 
-def build_world(make_app: Callable[..., Flask], factory: Factory
-                ) -> tuple[dict[str, Any], dict[str, str]]:
+def build_world(
+    make_app: Callable[..., Flask], factory: Factory
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Designer A's proof for customer A, with a comment, an approval, a notification, a live
     and a revoked share link; customer A and B with logins; live invite and reset links.
     Returns the ids, and the session cookies of the two customers."""
@@ -245,37 +265,56 @@ def build_world(make_app: Callable[..., Flask], factory: Factory
     token = form_token(staff.get(f"/proofs/{proof.id}").get_data(as_text=True))
     staff.post(f"/proofs/{proof.id}/share-link", data={"csrf_token": token, "action": "issue"})
     live = share_path(staff, proof)
-    staff.post(f"/proofs/{proof.id}/comments", data={"csrf_token": token,
-                                                     "comment-body": "Matrix thread"})
+    staff.post(
+        f"/proofs/{proof.id}/comments", data={"csrf_token": token, "comment-body": "Matrix thread"}
+    )
     office = setup.test_client()  # the admin invites the customers designer A has no proof for
     login(office, admin)
-    customers = {name: customer_with_login(setup, manager, c) for name, c, manager in (
-        ("customer_a", customer_a, staff), ("customer_b", customer_b, office))}
-    approved = customers["customer_a"].post(f"/portal/proofs/{proof.id}/decision", data={
-        "csrf_token": csrf_token(customers["customer_a"], f"/portal/proofs/{proof.id}"),
-        "decision": "approved"})
+    customers = {
+        name: customer_with_login(setup, manager, c)
+        for name, c, manager in (
+            ("customer_a", customer_a, staff),
+            ("customer_b", customer_b, office),
+        )
+    }
+    approved = customers["customer_a"].post(
+        f"/portal/proofs/{proof.id}/decision",
+        data={
+            "csrf_token": csrf_token(customers["customer_a"], f"/portal/proofs/{proof.id}"),
+            "decision": "approved",
+        },
+    )
     assert approved.status_code == 302, approved.get_data(as_text=True)
     session = factory.session
     with setup.app_context():
-        notify_customer(session, proof=proof, version_number=1, custom_message=None,
-                        config=setup.config)
+        notify_customer(
+            session, proof=proof, version_number=1, custom_message=None, config=setup.config
+        )
         session.commit()
-    batch = office.post("/customers/invite-all",
-                        data={"csrf_token": csrf_token(office, "/customers")})
+    batch = office.post(
+        "/customers/invite-all", data={"csrf_token": csrf_token(office, "/customers")}
+    )
     invite = mailed_link(setup, "invite", customer_c.email)
     visitor = setup.test_client()
-    visitor.post("/portal/forgot", data={"email": customer_a.email,
-                                         "csrf_token": csrf_token(visitor, "/portal/forgot")})
+    visitor.post(
+        "/portal/forgot",
+        data={"email": customer_a.email, "csrf_token": csrf_token(visitor, "/portal/forgot")},
+    )
     reset = mailed_link(setup, "reset", customer_a.email)
     ids = {
-        "proof": proof.id, "designer_a": designer_a.id, "customer_a": customer_a.id,
+        "proof": proof.id,
+        "designer_a": designer_a.id,
+        "customer_a": customer_a.id,
         "comment": session.scalar(sa.select(Comment.id).where(Comment.proof_id == proof.id)),
         "decision": session.scalar(sa.select(Decision.id).where(Decision.proof_id == proof.id)),
-        "note": session.scalar(sa.select(CustomerNotification.id)
-                               .where(CustomerNotification.proof_id == proof.id)),
+        "note": session.scalar(
+            sa.select(CustomerNotification.id).where(CustomerNotification.proof_id == proof.id)
+        ),
         "batch": batch.headers["Location"].rsplit("/", 1)[1],
-        "live": live.rsplit("/", 1)[1], "revoked": revoked.rsplit("/", 1)[1],
-        "invite": invite.rsplit("/", 1)[1], "reset": reset.rsplit("/", 1)[1],
+        "live": live.rsplit("/", 1)[1],
+        "revoked": revoked.rsplit("/", 1)[1],
+        "invite": invite.rsplit("/", 1)[1],
+        "reset": reset.rsplit("/", 1)[1],
         "users": {"admin": admin, "designer_a": designer_a, "designer_b": designer_b},
     }
     assert None not in ids.values() and live != revoked, ids
@@ -292,24 +331,43 @@ def enter(world: World, actor: str, cookies: dict[str, str]) -> None:
     elif actor in cookies:
         client.set_cookie("session", cookies[actor])
     world.clients[actor] = client
-    world.csrf[actor] = csrf_token(client, "/account/password" if actor in GROUPS["staff"]
-                                   else "/login")
+    world.csrf[actor] = csrf_token(
+        client, "/account/password" if actor in GROUPS["staff"] else "/login"
+    )
 
 
 # ---- walking the map -------------------------------------------------------------------------
 
+
 def url(world: World, rule: str, endpoint: str, actor: str) -> str:
     ids = world.ids
-    share_token = {"link_holder": ids["live"], "customer_a": ids["live"],
-                   "customer_b": ids["live"], "revoked_link": ids["revoked"]}.get(actor,
-                                                                                 "G" * 43)
-    tokens = {"accounts.setup": "no-such-setup-token", "portal_auth.invite": ids["invite"],
-              "portal_auth.reset": ids["reset"]}
-    values = {"proof_id": ids["proof"], "number": 1, "page": 1, "a": 1, "b": 1,
-              "comment_id": ids["comment"], "decision_id": ids["decision"],
-              "user_id": ids["designer_a"], "customer_id": ids["customer_a"],
-              "note_id": ids["note"], "batch_id": ids["batch"], "action": "enable",
-              "filename": "app.css", "token": tokens.get(endpoint, share_token)}
+    share_token = {
+        "link_holder": ids["live"],
+        "customer_a": ids["live"],
+        "customer_b": ids["live"],
+        "revoked_link": ids["revoked"],
+    }.get(actor, "G" * 43)
+    tokens = {
+        "accounts.setup": "no-such-setup-token",
+        "portal_auth.invite": ids["invite"],
+        "portal_auth.reset": ids["reset"],
+    }
+    values = {
+        "proof_id": ids["proof"],
+        "number": 1,
+        "page": 1,
+        "a": 1,
+        "b": 1,
+        "comment_id": ids["comment"],
+        "decision_id": ids["decision"],
+        "user_id": ids["designer_a"],
+        "customer_id": ids["customer_a"],
+        "note_id": ids["note"],
+        "batch_id": ids["batch"],
+        "action": "enable",
+        "filename": "app.css",
+        "token": tokens.get(endpoint, share_token),
+    }
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -348,13 +406,22 @@ NOT_STATE = {"rate_limit_counters"}
 def fingerprint(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (last_seen_at aside: a session may be touched by any request)."""
     with app.extensions["db_engine"].connect() as conn:
-        return {table.name: sorted(map(tuple, conn.execute(sa.select(
-                    *[c for c in table.columns if c.name != "last_seen_at"])).all()), key=repr)
-                for table in Base.metadata.sorted_tables if table.name not in NOT_STATE}
+        return {
+            table.name: sorted(
+                map(
+                    tuple,
+                    conn.execute(
+                        sa.select(*[c for c in table.columns if c.name != "last_seen_at"])
+                    ).all(),
+                ),
+                key=repr,
+            )
+            for table in Base.metadata.sorted_tables
+            if table.name not in NOT_STATE
+        }
 
 
-def walk(world: World, rules: dict[tuple[str, str], str], legacy: bool, login: bool
-         ) -> list[str]:
+def walk(world: World, rules: dict[tuple[str, str], str], legacy: bool, login: bool) -> list[str]:
     """Request every rule as every actor; the list of everything that was not as promised.
     First, rule by rule, the requests that must change nothing (a forbidden actor, a POST
     without CSRF, a rejected form), checking the database after each rule; then, in order,
@@ -368,9 +435,10 @@ def walk(world: World, rules: dict[tuple[str, str], str], legacy: bool, login: b
         quiet = [(actor, True) for actor in ACTORS if answers[key][actor] in UNCHANGED]
         if method == "POST":  # CSRF is checked before anything else: the allowed actors
             # (whose POST would change something) and a stranger are enough to show it
-            quiet += dict.fromkeys([(actor, False) for actor in ACTORS
-                                    if answers[key][actor] not in UNCHANGED]
-                                   + [("anonymous", False)])
+            quiet += dict.fromkeys(
+                [(actor, False) for actor in ACTORS if answers[key][actor] not in UNCHANGED]
+                + [("anonymous", False)]
+            )
         if not quiet:
             continue
         switched_off = not login and endpoint.rpartition(".")[0] in CUSTOMER_LOGIN_BLUEPRINTS
@@ -389,8 +457,9 @@ def walk(world: World, rules: dict[tuple[str, str], str], legacy: bool, login: b
     return problems
 
 
-def request(world: World, rule: str, key: tuple[str, str], actor: str, answer: str,
-            with_csrf: bool) -> list[str]:
+def request(
+    world: World, rule: str, key: tuple[str, str], actor: str, answer: str, with_csrf: bool
+) -> list[str]:
     endpoint, method = key
     client = world.clients[actor]
     path = url(world, rule, endpoint, actor)
@@ -398,8 +467,9 @@ def request(world: World, rule: str, key: tuple[str, str], actor: str, answer: s
         response = client.get(path)
     else:
         data = BODIES.get(endpoint, lambda _: {})(actor)
-        response = client.post(path, data={**data, "csrf_token": world.csrf[actor]}
-                               if with_csrf else data)
+        response = client.post(
+            path, data={**data, "csrf_token": world.csrf[actor]} if with_csrf else data
+        )
     where = f"{method} {path} as {actor}{'' if with_csrf else ' without CSRF'}"
     found = []
     got = verdict(response, answer, world)
@@ -411,14 +481,19 @@ def request(world: World, rule: str, key: tuple[str, str], actor: str, answer: s
     return found
 
 
-def unchanged(key: tuple[str, str], before: dict[str, Any], after: dict[str, Any],
-              quiet: list[tuple[str, bool]]) -> list[str]:
+def unchanged(
+    key: tuple[str, str],
+    before: dict[str, Any],
+    after: dict[str, Any],
+    quiet: list[tuple[str, bool]],
+) -> list[str]:
     changed = [name for name in before if before[name] != after[name]]
     if not changed:
         return []
     who = ", ".join(actor + ("" if csrf else " (no CSRF)") for actor, csrf in quiet)
-    return [f"{' '.join(key)}: requests that should change nothing ({who}) changed "
-            f"{', '.join(changed)}"]
+    return [
+        f"{' '.join(key)}: requests that should change nothing ({who}) changed {', '.join(changed)}"
+    ]
 
 
 def reactivate(world: World, actor: str) -> None:
@@ -426,8 +501,16 @@ def reactivate(world: World, actor: str) -> None:
     session = world.app.extensions["db_sessionmaker"]()
     user = session.get(User, world.ids["users"][actor].id)
     admin = session.get(User, world.ids["users"]["admin"].id)
-    accounts.update_user(session, user=user, email=user.email, name=user.name, role=user.role,
-                         active=True, changed_by=admin, ip=None)
+    accounts.update_user(
+        session,
+        user=user,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        active=True,
+        changed_by=admin,
+        ip=None,
+    )
     session.commit()
     session.close()
     enter(world, actor, {})
@@ -435,39 +518,48 @@ def reactivate(world: World, actor: str) -> None:
 
 # ---- the test ------------------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Still argon2id, with the cheapest parameters: the matrix is about access, and the
     dozen logins and invitations it needs per flag combination should not take seconds."""
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def rules_by_key(app: Flask) -> dict[tuple[str, str], str]:
-    return {(rule.endpoint, method): rule.rule for rule in app.url_map.iter_rules()
-            for method in rule.methods or () if method not in {"HEAD", "OPTIONS"}}
+    return {
+        (rule.endpoint, method): rule.rule
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
 
 
-@pytest.mark.parametrize(("legacy", "login"), FLAGS,
-                         ids=[f"links-{'on' if a else 'off'}-login-{'on' if b else 'off'}"
-                              for a, b in FLAGS])
+@pytest.mark.parametrize(
+    ("legacy", "login"),
+    FLAGS,
+    ids=[f"links-{'on' if a else 'off'}-login-{'on' if b else 'off'}" for a, b in FLAGS],
+)
 def test_every_route_answers_every_actor_as_promised(make_app, factory, legacy, login):
     ids, cookies = build_world(make_app, factory)
-    app = make_app(LEGACY_PUBLIC_LINKS_ENABLED=str(legacy).lower(),
-                   CUSTOMER_LOGIN_ENABLED=str(login).lower())
+    app = make_app(
+        LEGACY_PUBLIC_LINKS_ENABLED=str(legacy).lower(), CUSTOMER_LOGIN_ENABLED=str(login).lower()
+    )
     rules = rules_by_key(app)
     missing, stale = sorted(set(rules) - set(MATRIX)), sorted(set(MATRIX) - set(rules))
     assert not missing and not stale, (
         f"the access matrix is out of date.\n  Routes without a row (add one to MATRIX in "
         f"{__file__}, saying what every actor gets): {missing}\n  Rows for routes that no "
-        f"longer exist: {stale}")
+        f"longer exist: {stale}"
+    )
     world = World(app=app, ids=ids)
     for actor in ACTORS:
         enter(world, actor, cookies)
     problems = walk(world, rules, legacy, login)
     problems += wrong_methods(world, rules)
-    assert not problems, f"{len(problems)} answers differ from the matrix:\n" + "\n".join(
-        problems)
+    assert not problems, f"{len(problems)} answers differ from the matrix:\n" + "\n".join(problems)
 
 
 def wrong_methods(world: World, rules: dict[tuple[str, str], str]) -> list[str]:

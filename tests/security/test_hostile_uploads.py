@@ -33,21 +33,37 @@ QUICK_PAGE = b"0 g 0 0 10 10 re f"
 SLOW_PAGE = b"0.01 w [0.01 0.01] 0 d 0 0 m " + b"600 780 l 0 0 l " * 200_000 + b"S"
 
 
-def raw_pdf(*contents: bytes, mediabox: bytes = b"0 0 612 792", catalog: bytes = b"",
-            page: bytes = b"", objects: tuple[bytes, ...] = ()) -> bytes:
+def raw_pdf(
+    *contents: bytes,
+    mediabox: bytes = b"0 0 612 792",
+    catalog: bytes = b"",
+    page: bytes = b"",
+    objects: tuple[bytes, ...] = (),
+) -> bytes:
     """A PDF written by hand, a page for each content stream: catalog 1, pages 2, then the
     pages, their content streams and `objects` (a one-page file's first object is 5), with a
     correct cross-reference table."""
     count = len(contents)
     kids = b" ".join(b"%d 0 R" % (3 + n) for n in range(count))
-    body = [b"<< /Type /Catalog /Pages 2 0 R " + catalog + b">>",
-            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count]
-    body += [b"<< /Type /Page /Parent 2 0 R /MediaBox [" + mediabox + b"] /Contents %d 0 R "
-             % (3 + count + n) + page + b">>" for n in range(count)]
+    body = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog + b">>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+    ]
+    body += [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox ["
+        + mediabox
+        + b"] /Contents %d 0 R " % (3 + count + n)
+        + page
+        + b">>"
+        for n in range(count)
+    ]
     for content in contents:
         stream = zlib.compress(content, 9)
-        body.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream +
-                    b"\nendstream")
+        body.append(
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+            + stream
+            + b"\nendstream"
+        )
     body += objects
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -58,8 +74,9 @@ def raw_pdf(*contents: bytes, mediabox: bytes = b"0 0 612 792", catalog: bytes =
     xref = out.tell()
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1))
     out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(body) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(body) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -70,8 +87,12 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A PNG whose header claims 10 gigapixels, with a tiny compressed IDAT."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) +
-            png_chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_then_zip() -> bytes:
@@ -88,14 +109,19 @@ def png_then_html() -> bytes:
 
 def pdf_with_javascript() -> bytes:
     action = b"<< /Type /Action /S /JavaScript /JS (app.alert\\(document.cookie\\)) >>"
-    return raw_pdf(b"0 0 1 rg 100 100 200 200 re f", objects=(action,),
-                   catalog=b"/OpenAction 5 0 R /Names << /JavaScript << /Names [(x) 5 0 R] >> >> ")
+    return raw_pdf(
+        b"0 0 1 rg 100 100 200 200 re f",
+        objects=(action,),
+        catalog=b"/OpenAction 5 0 R /Names << /JavaScript << /Names [(x) 5 0 R] >> >> ",
+    )
 
 
 def gif_pdf_polyglot() -> bytes:
     """Starts as a GIF (its header and a 1x1 image), and carries a whole PDF after it."""
-    gif = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00"
-           b"\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+    gif = (
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00"
+        b"\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    )
     return gif + raw_pdf(QUICK_PAGE)
 
 
@@ -110,8 +136,9 @@ def slow_pdf() -> bytes:
 
 def huge_page_pdf() -> bytes:
     """The largest page PDF allows (200 inches square), magnified a thousand times."""
-    return raw_pdf(b"1 0 0 rg 0 0 14400 14400 re f", mediabox=b"0 0 14400 14400",
-                   page=b"/UserUnit 1000 ")
+    return raw_pdf(
+        b"1 0 0 rg 0 0 14400 14400 re f", mediabox=b"0 0 14400 14400", page=b"/UserUnit 1000 "
+    )
 
 
 def nested_groups_pdf(levels: int = 40) -> bytes:
@@ -122,23 +149,34 @@ def nested_groups_pdf(levels: int = 40) -> bytes:
     for level in range(levels):  # objects 6, 7, …: group n draws group n + 1
         inner = 6 + level + 1
         last = level == levels - 1
-        content = b"/Half gs 0 0 1 rg 0 0 %d %d re f" % (size, size) + \
-            (b"" if last else b" /G Do")
+        content = b"/Half gs 0 0 1 rg 0 0 %d %d re f" % (size, size) + (b"" if last else b" /G Do")
         xobject = b"" if last else b"/XObject << /G %d 0 R >> " % inner
         objects.append(
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 %d %d] " % (size, size) +
-            b"/Group << /S /Transparency >> /Resources << /ExtGState << /Half 5 0 R >> " +
-            xobject + b">> /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-    return raw_pdf(b"/G Do", mediabox=b"0 0 %d %d" % (size, size), objects=tuple(objects),
-                   page=b"/Resources << /XObject << /G 6 0 R >> >> ")
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 %d %d] " % (size, size)
+            + b"/Group << /S /Transparency >> /Resources << /ExtGState << /Half 5 0 R >> "
+            + xobject
+            + b">> /Length %d >>\nstream\n" % len(content)
+            + content
+            + b"\nendstream"
+        )
+    return raw_pdf(
+        b"/G Do",
+        mediabox=b"0 0 %d %d" % (size, size),
+        objects=tuple(objects),
+        page=b"/Resources << /XObject << /G 6 0 R >> >> ",
+    )
 
 
 # ---- what a refusal and a safe result look like ---------------------------------------------
 
+
 def field_error(page: str, field: str) -> str:
     """The error shown inside the field's own box on the form."""
-    match = re.search(r'<div class="field has-error">((?:(?!<div class="field).)*?)</div>',
-                      page[page.index(f'id="{field}"') - 400:], re.S)
+    match = re.search(
+        r'<div class="field has-error">((?:(?!<div class="field).)*?)</div>',
+        page[page.index(f'id="{field}"') - 400 :],
+        re.S,
+    )
     assert match and f'id="{field}"' in match.group(1), "no error next to the field"
     errors = re.findall(r'<p class="error" role="alert">(.*?)</p>', match.group(1), re.S)
     return html.unescape(" ".join(errors))
@@ -160,10 +198,16 @@ def designer_client(client, factory):
 
 
 REFUSED = {
-    "html-named-pdf": (b"<!doctype html><script>alert(1)</script>", "menu.pdf",
-                       "This is not a file Proofdesk can show"),
-    "png-magic-then-html": (b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>",
-                            "art.png", "The image is damaged or incomplete"),
+    "html-named-pdf": (
+        b"<!doctype html><script>alert(1)</script>",
+        "menu.pdf",
+        "This is not a file Proofdesk can show",
+    ),
+    "png-magic-then-html": (
+        b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>",
+        "art.png",
+        "The image is damaged or incomplete",
+    ),
     "gif-pdf-polyglot": (gif_pdf_polyglot(), "art.pdf", "This is not a file Proofdesk can show"),
     "png-bomb-10-gigapixels": (png_bomb(), "bomb.png", "The image is too large to show"),
     "truncated-pdf": (pdf_bytes(2)[:700], "cut.pdf", "The PDF is damaged"),
@@ -192,8 +236,9 @@ def test_oversized_file_gets_413_and_a_readable_page(make_app, factory, db_sessi
     app = make_app(MAX_UPLOAD_MB="1")
     client = app.test_client()
     login(client, factory.user())
-    response = upload(client, factory.customer().id, b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024),
-                      "huge.pdf")
+    response = upload(
+        client, factory.customer().id, b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024), "huge.pdf"
+    )
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "<h1>File too large</h1>" in page and "larger than 1 MB" in page
@@ -254,21 +299,26 @@ def test_render_memory_stays_under_the_bound():
 
 # ---- files that are what they say, carrying something else: a safe result -------------------
 
+
 def _original(client, proof_id: int):
     response = client.get(f"/proofs/{proof_id}/v/1/file")
     assert response.status_code == 200
     return response
 
 
-@pytest.mark.parametrize("name,data,content_type", [
-    ("png-zip-polyglot", png_then_zip(), "image/png"),
-    ("png-html-polyglot", png_then_html(), "image/png"),
-    ("pdf-with-javascript", pdf_with_javascript(), "application/pdf"),
-    ("pdf-then-gif", pdf_then_gif(), "application/pdf"),
-    ("huge-page-pdf", huge_page_pdf(), "application/pdf"),
-])
-def test_polyglot_is_kept_as_its_own_type_and_served_inert(app, designer_client, db_session,
-                                                           name, data, content_type):
+@pytest.mark.parametrize(
+    "name,data,content_type",
+    [
+        ("png-zip-polyglot", png_then_zip(), "image/png"),
+        ("png-html-polyglot", png_then_html(), "image/png"),
+        ("pdf-with-javascript", pdf_with_javascript(), "application/pdf"),
+        ("pdf-then-gif", pdf_then_gif(), "application/pdf"),
+        ("huge-page-pdf", huge_page_pdf(), "application/pdf"),
+    ],
+)
+def test_polyglot_is_kept_as_its_own_type_and_served_inert(
+    app, designer_client, db_session, name, data, content_type
+):
     response = upload(designer_client, designer_client.customer_id, data, f"{name}.html")
     assert response.status_code == 302
     version = db_session.scalar(sa.select(ProofVersion))
@@ -285,19 +335,31 @@ def test_polyglot_is_kept_as_its_own_type_and_served_inert(app, designer_client,
     assert preview.data.startswith(b"\xff\xd8\xff")  # a JPEG the server made, not the upload
 
 
-@pytest.mark.parametrize("filename", [
-    "../../../../etc/passwd.png", "..\\..\\windows\\win.ini.png", "a\x00b.png",
-    "evil\r\nX-Injected: 1.png", "\r\n\r\n<script>alert(1)</script>.png", "/.png", "..",
-    "\u202egnp.exe", "😀" * 300 + ".png", "con.png", ".htaccess",
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "../../../../etc/passwd.png",
+        "..\\..\\windows\\win.ini.png",
+        "a\x00b.png",
+        "evil\r\nX-Injected: 1.png",
+        "\r\n\r\n<script>alert(1)</script>.png",
+        "/.png",
+        "..",
+        "\u202egnp.exe",
+        "😀" * 300 + ".png",
+        "con.png",
+        ".htaccess",
+    ],
+)
 def test_hostile_file_names_are_stored_safely(app, designer_client, db_session, filename):
     response = upload(designer_client, designer_client.customer_id, png_bytes(40, 30), filename)
     if response.status_code == 400:
         # A line break in the name breaks the multipart encoding (a browser sends it as
         # %0D%0A): the file arrives as a text field (with NULs: a bad request) or not at all.
         page = response.get_data(as_text=True)
-        assert "<h1>Bad request</h1>" in page or \
-            "Choose the artwork file." in field_error(page, "file")
+        assert "<h1>Bad request</h1>" in page or "Choose the artwork file." in field_error(
+            page, "file"
+        )
         assert count(db_session, ProofVersion) == 0 and stored_files(app) == []
         return
     assert response.status_code == 302

@@ -38,8 +38,14 @@ def forms_of(password: str) -> list[str]:
     """The password as typed, and as AUTH LOGIN and AUTH PLAIN send it; and the other forms
     QuotingAuthenticator quotes it in (other case, unpadded base64, hex)."""
     sent = base64.b64encode(f"\0{USERNAME}\0{password}".encode()).decode()
-    return [password, base64.b64encode(password.encode()).decode(), sent,
-            password.swapcase(), sent.rstrip("="), password.encode().hex()]
+    return [
+        password,
+        base64.b64encode(password.encode()).decode(),
+        sent,
+        password.swapcase(),
+        sent.rstrip("="),
+        password.encode().hex(),
+    ]
 
 
 LEAKS = [form for password in (SECRET, DEFAULT_SECRET) for form in forms_of(password)]
@@ -63,10 +69,15 @@ class QuotingAuthenticator:
         if login_ == USERNAME and password in self.accepted:
             return AuthResult(success=True)
         sent = base64.b64encode(f"\0{login_}\0{password}".encode()).decode()
-        return AuthResult(success=False, handled=False, message=(
-            f"535 5.7.8 Authentication failed for {login_}, password {password} "
-            f"(AUTH {mechanism} {sent}; {password.swapcase()} {sent.rstrip('=')} "
-            f"{password.encode().hex()})"))
+        return AuthResult(
+            success=False,
+            handled=False,
+            message=(
+                f"535 5.7.8 Authentication failed for {login_}, password {password} "
+                f"(AUTH {mechanism} {sent}; {password.swapcase()} {sent.rstrip('=')} "
+                f"{password.encode().hex()})"
+            ),
+        )
 
 
 def quoting_server(folder: Path, accepted: set[str]) -> SmtpServer:
@@ -86,10 +97,17 @@ def server(tmp_path):
 @pytest.fixture
 def app(make_app, server):
     # The default mailer is the same server, with a wrong password of its own.
-    return make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=server.cafile,
-                    SMTP_HOST="localhost", SMTP_PORT=str(server.port), SMTP_SECURITY="starttls",
-                    SMTP_USERNAME=USERNAME, SMTP_PASSWORD=DEFAULT_SECRET,
-                    SMTP_FROM="studio@proofs.example.test", SMTP_TIMEOUT="5")
+    return make_app(
+        SMTP_ALLOW_PRIVATE_HOSTS="true",
+        SMTP_CA_FILE=server.cafile,
+        SMTP_HOST="localhost",
+        SMTP_PORT=str(server.port),
+        SMTP_SECURITY="starttls",
+        SMTP_USERNAME=USERNAME,
+        SMTP_PASSWORD=DEFAULT_SECRET,
+        SMTP_FROM="studio@proofs.example.test",
+        SMTP_TIMEOUT="5",
+    )
 
 
 def crawl(client: FlaskClient, starts: list[str], limit: int = 150) -> dict[str, str]:
@@ -124,7 +142,8 @@ def every_text_in_the_database(session: Session) -> str:
 
 
 def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
-        app, server, factory, db_session, caplog, monkeypatch):
+    app, server, factory, db_session, caplog, monkeypatch
+):
     caplog.set_level(logging.DEBUG)
     designer = factory.user(name="Nora Nord")
     customer = factory.customer()
@@ -137,8 +156,9 @@ def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
         return pages[name]
 
     assert save_own_smtp(client, smtp_form(server, password=SECRET)).status_code == 302
-    stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
-                               .where(SmtpSettings.user_id == designer.id))
+    stored = db_session.scalar(
+        sa.select(SmtpSettings.password_encrypted).where(SmtpSettings.user_id == designer.id)
+    )
     db_session.rollback()
     # The form shown again with an error, a form that expired, a server error, a 404.
     refused = save_own_smtp(client, smtp_form(server, password=SECRET, **{"smtp-port": "x"}))
@@ -155,13 +175,11 @@ def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
     tested = send_test(client, "/account/email/test")
     assert "Authentication failed" in keep("test email", tested)
     assert "[password hidden]" in pages["test email"]
-    assert upload(client, customer.id, png_bytes(), title="Oak sign",
-                  notify="y").status_code == 302
+    assert upload(client, customer.id, png_bytes(), title="Oak sign", notify="y").status_code == 302
     # The default mailer (a designer without own SMTP), refused the same way.
     other = app.test_client()
     login(other, factory.user(name="Otto Other"))
-    assert upload(other, customer.id, png_bytes(), title="Elm sign",
-                  notify="y").status_code == 302
+    assert upload(other, customer.id, png_bytes(), title="Elm sign", notify="y").status_code == 302
     run_once(app)
     notes = {n.subject: n for n in db_session.scalars(sa.select(CustomerNotification))}
     db_session.rollback()
@@ -172,18 +190,30 @@ def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
 
     # The server down: a notification waits, Send Test Email cannot connect.
     server.stop()
-    assert upload(client, customer.id, png_bytes(), title="Ash sign",
-                  notify="y").status_code == 302
+    assert upload(client, customer.id, png_bytes(), title="Ash sign", notify="y").status_code == 302
     run_once(app)
-    assert "Cannot connect" in keep("test email, server down",
-                                    send_test(client, "/account/email/test"))
+    assert "Cannot connect" in keep(
+        "test email, server down", send_test(client, "/account/email/test")
+    )
 
     admin = app.test_client()
     login(admin, factory.user(role="admin"))
     pages.update(crawl(client, ["/proofs", "/account/email", "/customers"]))
-    pages.update({f"admin {path}": text for path, text in crawl(
-        admin, ["/admin/users", f"/admin/users/{designer.id}/edit", "/admin/notifications",
-                "/admin/customers", "/proofs"]).items()})
+    pages.update(
+        {
+            f"admin {path}": text
+            for path, text in crawl(
+                admin,
+                [
+                    "/admin/users",
+                    f"/admin/users/{designer.id}/edit",
+                    "/admin/notifications",
+                    "/admin/customers",
+                    "/proofs",
+                ],
+            ).items()
+        }
+    )
     assert len(pages) > 20 and f"admin /admin/users/{designer.id}/edit" in pages
     assert any("Ash sign" in text and "Cannot connect" in text for text in pages.values())
     for name, text in pages.items():
@@ -197,14 +227,24 @@ def test_smtp_passwords_are_in_no_page_log_line_or_stored_error(
 
 
 def run_cli(db_url: str, tmp_path: Path, *args: str, keys: str) -> subprocess.CompletedProcess:
-    env = {**{k: v for k, v in os.environ.items() if k in {"PATH", "PYTHONPATH"}},
-           **app_config(db_url, tmp_path), "SMTP_ENCRYPTION_KEYS": keys}
-    return subprocess.run([str(Path(sys.executable).with_name("proofdesk")), *args], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    env = {
+        **{k: v for k, v in os.environ.items() if k in {"PATH", "PYTHONPATH"}},
+        **app_config(db_url, tmp_path),
+        "SMTP_ENCRYPTION_KEYS": keys,
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("proofdesk")), *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new_key(
-        make_app, db_url, tmp_path, factory, db_session):
+    make_app, db_url, tmp_path, factory, db_session
+):
     passwords = {"Ann": "Pw-ann-0a1b2c", "Ben": "Pw-ben-3d4e5f", "Cai": "Pw-cai-6a7b8c"}
     server = quoting_server(tmp_path, accepted=set(passwords.values()))
     try:
@@ -214,12 +254,21 @@ def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new
         for name, designer in designers.items():
             if name == "Eve":
                 continue  # the default mailer: no SMTP settings at all
-            smtp.save_settings(db_session, user=designer, config=old_app.config,
-                               changed_by=admin, ip=None, data=smtp.SmtpInput(
-                                   host="localhost", port=server.port, security="starttls",
-                                   username=USERNAME if name in passwords else "",
-                                   password=passwords.get(name, ""),
-                                   from_address=f"{name.lower()}@studio.test"))
+            smtp.save_settings(
+                db_session,
+                user=designer,
+                config=old_app.config,
+                changed_by=admin,
+                ip=None,
+                data=smtp.SmtpInput(
+                    host="localhost",
+                    port=server.port,
+                    security="starttls",
+                    username=USERNAME if name in passwords else "",
+                    password=passwords.get(name, ""),
+                    from_address=f"{name.lower()}@studio.test",
+                ),
+            )
         db_session.commit()
 
         new_key = Fernet.generate_key().decode()
@@ -231,8 +280,11 @@ def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new
 
         db_session.expire_all()
         for name, designer in designers.items():
-            stored = db_session.scalar(sa.select(SmtpSettings.password_encrypted)
-                                       .where(SmtpSettings.user_id == designer.id))
+            stored = db_session.scalar(
+                sa.select(SmtpSettings.password_encrypted).where(
+                    SmtpSettings.user_id == designer.id
+                )
+            )
             if name not in passwords:
                 assert stored is None, name
                 continue
@@ -242,20 +294,30 @@ def test_key_rotation_leaves_every_designers_password_readable_with_only_the_new
         db_session.rollback()
 
         # A worker that knows only the new key sends through each designer's own server.
-        new_app = make_app(SMTP_ALLOW_PRIVATE_HOSTS="true", SMTP_CA_FILE=server.cafile,
-                           SMTP_ENCRYPTION_KEYS=new_key)
+        new_app = make_app(
+            SMTP_ALLOW_PRIVATE_HOSTS="true",
+            SMTP_CA_FILE=server.cafile,
+            SMTP_ENCRYPTION_KEYS=new_key,
+        )
         customer = factory.customer()
         for name in passwords:
             proof = factory.proof(designers[name], customer, title=f"{name}'s sign")
-            notify_customer(db_session, proof=proof, version_number=1,
-                            custom_message=None, config=new_app.config)
+            notify_customer(
+                db_session,
+                proof=proof,
+                version_number=1,
+                custom_message=None,
+                config=new_app.config,
+            )
         db_session.commit()
         run_once(new_app)
         notes = list(db_session.scalars(sa.select(CustomerNotification)))
-        assert [(n.status, n.mailer) for n in notes] == [("sent", "designer")] * 3, \
-            [n.last_error for n in notes]
+        assert [(n.status, n.mailer) for n in notes] == [("sent", "designer")] * 3, [
+            n.last_error for n in notes
+        ]
         received = server.inbox.wait_for(3)
         assert sorted(str(m["From"]) for m in received) == [
-            f"{name} <{name.lower()}@studio.test>" for name in passwords]
+            f"{name} <{name.lower()}@studio.test>" for name in passwords
+        ]
     finally:
         server.stop()

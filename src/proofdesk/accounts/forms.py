@@ -14,24 +14,36 @@ ROLE_CHOICES = [SelectChoice("designer", "Designer"), SelectChoice("admin", "Adm
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()],
-                                     render_kw={"autocomplete": "current-password"})
-    new_password = PasswordField("New password", validators=[DataRequired()],
-                                 description="At least 8 characters; a passphrase is best.",
-                                 render_kw={"autocomplete": "new-password"})
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired()],
+        description="At least 8 characters; a passphrase is best.",
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class SetupForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired()],
-                             description="At least 8 characters; a passphrase is best.",
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired()],
+        description="At least 8 characters; a passphrase is best.",
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class UserForm(FlaskForm):
@@ -42,6 +54,9 @@ class UserForm(FlaskForm):
 
 
 class NewUserForm(UserForm):
-    password = PasswordField("Initial password", validators=[DataRequired()],
-                             description="At least 8 characters. Share it with the person "
-                                         "safely; they can change it after logging in.")
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired()],
+        description="At least 8 characters. Share it with the person "
+        "safely; they can change it after logging in.",
+    )

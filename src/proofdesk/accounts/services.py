@@ -20,8 +20,9 @@ SETUP_TOKEN_HOURS = 24
 
 def normalise_email(email: str) -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False,
-                              test_environment=True).normalized.lower()
+        return validate_email(
+            email.strip(), check_deliverability=False, test_environment=True
+        ).normalized.lower()
     except EmailNotValidError as exc:
         raise ServiceError("Enter a valid email address.", "email") from exc
 
@@ -43,8 +44,14 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 
 def create_user(
-    session: Session, *, email: str, name: str, role: str, password: str,
-    created_by: User | None = None, ip: str | None = None,
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    created_by: User | None = None,
+    ip: str | None = None,
 ) -> User:
     email = normalise_email(email)
     name = _one_line(name)
@@ -58,14 +65,27 @@ def create_user(
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    activity.record(session, kind="user.created", actor=created_by.name if created_by else "cli",
-                    ip=ip, user_id=user.id, detail=f"{user.email} as {role}")
+    activity.record(
+        session,
+        kind="user.created",
+        actor=created_by.name if created_by else "cli",
+        ip=ip,
+        user_id=user.id,
+        detail=f"{user.email} as {role}",
+    )
     return user
 
 
 def update_user(
-    session: Session, *, user: User, email: str, name: str, role: str, active: bool,
-    changed_by: User, ip: str | None,
+    session: Session,
+    *,
+    user: User,
+    email: str,
+    name: str,
+    role: str,
+    active: bool,
+    changed_by: User,
+    ip: str | None,
 ) -> User:
     email = normalise_email(email)
     name = _one_line(name)
@@ -77,11 +97,12 @@ def update_user(
     if other is not None and other.id != user.id:
         raise ServiceError("A user with this email already exists.", "email")
     if user.id == changed_by.id and (role != "admin" or not active):
-        raise ServiceError("You cannot remove your own admin role or deactivate yourself.",
-                           "role" if role != "admin" else "active")
+        raise ServiceError(
+            "You cannot remove your own admin role or deactivate yourself.",
+            "role" if role != "admin" else "active",
+        )
     changes = []
-    for attr, value in (("email", email), ("name", name), ("role", role),
-                        ("active", active)):
+    for attr, value in (("email", email), ("name", name), ("role", role), ("active", active)):
         if getattr(user, attr) != value:
             changes.append(f"{attr}: {getattr(user, attr)} → {value}")
             setattr(user, attr, value)
@@ -90,8 +111,14 @@ def update_user(
         end_all_sessions(session, user=user)
     if changes:
         kind = "user.deactivated" if changes and not active else "user.updated"
-        activity.record(session, kind=kind, actor=changed_by.name, ip=ip, user_id=user.id,
-                        detail="; ".join(changes))
+        activity.record(
+            session,
+            kind=kind,
+            actor=changed_by.name,
+            ip=ip,
+            user_id=user.id,
+            detail="; ".join(changes),
+        )
     return user
 
 
@@ -107,8 +134,9 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 
 
 def start_session(session: Session, *, user: User, ip: str | None, user_agent: str | None) -> str:
-    token = sessions.start(session, UserSession, owner={"user_id": user.id}, ip=ip,
-                           user_agent=user_agent)
+    token = sessions.start(
+        session, UserSession, owner={"user_id": user.id}, ip=ip, user_agent=user_agent
+    )
     user.session_token = token
     return token
 
@@ -117,8 +145,14 @@ def load_session(
     session: Session, *, token: str, idle: dt.timedelta, max_age: dt.timedelta
 ) -> User | None:
     """The user behind a session token, if the session is alive and the user active."""
-    row = sessions.find(session, UserSession, token=token, idle=idle, max_age=max_age,
-                        usable=lambda row: row.user.active)
+    row = sessions.find(
+        session,
+        UserSession,
+        token=token,
+        idle=idle,
+        max_age=max_age,
+        usable=lambda row: row.user.active,
+    )
     if row is None:
         return None
     row.user.session_token = token
@@ -157,18 +191,29 @@ def issue_setup_token(session: Session) -> str | None:
     session.execute(sa.delete(SetupToken))
     token = new_token()
     now = utcnow()
-    session.add(SetupToken(token_hash=hash_token(token), created_at=now,
-                           expires_at=now + dt.timedelta(hours=SETUP_TOKEN_HOURS)))
+    session.add(
+        SetupToken(
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=SETUP_TOKEN_HOURS),
+        )
+    )
     return token
 
 
 def setup_token_valid(session: Session, token: str) -> bool:
-    return session.scalar(
-        sa.select(sa.exists().where(
-            SetupToken.token_hash == hash_token(token), SetupToken.used_at.is_(None),
-            SetupToken.expires_at > utcnow(),
-        ))
-    ) or False
+    return (
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    SetupToken.token_hash == hash_token(token),
+                    SetupToken.used_at.is_(None),
+                    SetupToken.expires_at > utcnow(),
+                )
+            )
+        )
+        or False
+    )
 
 
 def complete_setup(
@@ -177,8 +222,11 @@ def complete_setup(
     """Create the first admin; the token works once, even under parallel requests."""
     claimed = session.execute(
         sa.update(SetupToken)
-        .where(SetupToken.token_hash == hash_token(token), SetupToken.used_at.is_(None),
-               SetupToken.expires_at > utcnow())
+        .where(
+            SetupToken.token_hash == hash_token(token),
+            SetupToken.used_at.is_(None),
+            SetupToken.expires_at > utcnow(),
+        )
         .values(used_at=utcnow())
     )
     if claimed.rowcount != 1 or admin_exists(session):  # type: ignore[attr-defined]

@@ -46,7 +46,8 @@ def register_login(app: Flask) -> None:
     @login_manager.user_loader
     def _load(token: str) -> User | None:
         return services.load_session(
-            get_session(), token=token,
+            get_session(),
+            token=token,
             idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
             max_age=dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
         )
@@ -60,8 +61,13 @@ def safe_next(target: str | None, default: str) -> str:
     if not target or any(unicodedata.category(ch).startswith("C") for ch in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return default
     return target
 
@@ -83,8 +89,9 @@ def _account_key() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=lambda r: _login_failed())
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], key_func=_account_key,
-               deduct_when=lambda r: _login_failed())
+@limiter.limit(
+    LOGIN_LIMIT, methods=["POST"], key_func=_account_key, deduct_when=lambda r: _login_failed()
+)
 def login() -> str | Response:
     session = get_session()
     if current_user.is_authenticated:
@@ -94,15 +101,18 @@ def login() -> str | Response:
         user = services.authenticate(session, email=form.email.data, password=form.password.data)
         if user is None:
             g.login_failed = True
-            activity.record(session, kind="login.failed", actor=form.email.data[:200],
-                            ip=client_ip())
+            activity.record(
+                session, kind="login.failed", actor=form.email.data[:200], ip=client_ip()
+            )
             session.commit()
             form.password.errors.append("Email or password is not right.")
         else:
-            services.start_session(session, user=user, ip=client_ip(),
-                                   user_agent=request.user_agent.string)
-            activity.record(session, kind="login.succeeded", actor=user.name, ip=client_ip(),
-                            user_id=user.id)
+            services.start_session(
+                session, user=user, ip=client_ip(), user_agent=request.user_agent.string
+            )
+            activity.record(
+                session, kind="login.succeeded", actor=user.name, ip=client_ip(), user_id=user.id
+            )
             session.commit()
             _log_in(user)
             return redirect(safe_next(request.args.get("next"), url_for("proofs.dashboard")))
@@ -129,8 +139,13 @@ def change_password() -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         try:
-            services.change_password(session, user=current_user, current=form.current_password.data,
-                                     new=form.new_password.data, ip=client_ip())
+            services.change_password(
+                session,
+                user=current_user,
+                current=form.current_password.data,
+                new=form.new_password.data,
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -150,19 +165,30 @@ def setup(token: str) -> str | Response:
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            user = services.complete_setup(session, token=token, email=form.email.data,
-                                           name=form.name.data, password=form.password.data,
-                                           ip=client_ip())
+            user = services.complete_setup(
+                session,
+                token=token,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
-            services.start_session(session, user=user, ip=client_ip(),
-                                   user_agent=request.user_agent.string)
+            services.start_session(
+                session, user=user, ip=client_ip(), user_agent=request.user_agent.string
+            )
             session.commit()
             _log_in(user)
-            flash("Welcome to Proofdesk. Next: add a designer under Admin → Users, "
-                  "then a customer.", "success")
+            flash(
+                "Welcome to Proofdesk. Next: add a designer under Admin → Users, then a customer.",
+                "success",
+            )
             return redirect(url_for("admin.users"))
-    return render_template("accounts/setup.html", form=form), 200, {
-        "Referrer-Policy": "no-referrer"}
+    return (
+        render_template("accounts/setup.html", form=form),
+        200,
+        {"Referrer-Policy": "no-referrer"},
+    )

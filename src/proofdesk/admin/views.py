@@ -41,9 +41,15 @@ def new_user() -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         try:
-            user = services.create_user(session, email=form.email.data, name=form.name.data,
-                                        role=form.role.data, password=form.password.data,
-                                        created_by=current_user, ip=client_ip())
+            user = services.create_user(
+                session,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                created_by=current_user,
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -69,9 +75,16 @@ def edit_user(user_id: int) -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         try:
-            services.update_user(session, user=user, email=form.email.data, name=form.name.data,
-                                 role=form.role.data, active=form.active.data,
-                                 changed_by=current_user, ip=client_ip())
+            services.update_user(
+                session,
+                user=user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                active=form.active.data,
+                changed_by=current_user,
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -90,9 +103,16 @@ def deactivate_user(user_id: int) -> Response:
     user = _user_or_404(user_id)
     session = get_session()
     try:
-        services.update_user(session, user=user, email=user.email, name=user.name,
-                             role=user.role, active=False, changed_by=current_user,
-                             ip=client_ip())
+        services.update_user(
+            session,
+            user=user,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            active=False,
+            changed_by=current_user,
+            ip=client_ip(),
+        )
     except ServiceError as exc:
         session.rollback()
         flash(exc.message, "error")

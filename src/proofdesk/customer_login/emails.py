@@ -19,35 +19,66 @@ from proofdesk.notifications.models import CustomerNotification
 from proofdesk.tokens import TokenSettings, hash_token, token_of
 
 
-def queue_invite(session: Session, *, customer: Customer, invite: CustomerInvite,
-                 settings: TokenSettings, batch_id: str | None) -> None:
-    outbox.queue(session, kind="invite", customer=customer, invite_id=invite.id,
-                 batch_id=batch_id, subject="You're invited to review your proofs online",
-                 base_url=settings.base_url)
+def queue_invite(
+    session: Session,
+    *,
+    customer: Customer,
+    invite: CustomerInvite,
+    settings: TokenSettings,
+    batch_id: str | None,
+) -> None:
+    outbox.queue(
+        session,
+        kind="invite",
+        customer=customer,
+        invite_id=invite.id,
+        batch_id=batch_id,
+        subject="You're invited to review your proofs online",
+        base_url=settings.base_url,
+    )
 
 
-def queue_reset(session: Session, *, customer: Customer, reset: CustomerPasswordReset,
-                settings: TokenSettings) -> None:
-    outbox.queue(session, kind="password_reset", customer=customer, reset_id=reset.id,
-                 subject="Reset your password", base_url=settings.base_url)
+def queue_reset(
+    session: Session, *, customer: Customer, reset: CustomerPasswordReset, settings: TokenSettings
+) -> None:
+    outbox.queue(
+        session,
+        kind="password_reset",
+        customer=customer,
+        reset_id=reset.id,
+        subject="Reset your password",
+        base_url=settings.base_url,
+    )
 
 
 def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
-    return row is not None and row.used_at is None and row.revoked_at is None \
+    return (
+        row is not None
+        and row.used_at is None
+        and row.revoked_at is None
         and row.expires_at > utcnow()
+    )
 
 
-def _token(settings: TokenSettings, purpose: str, row: CustomerInvite | CustomerPasswordReset
-           ) -> str:
+def _token(
+    settings: TokenSettings, purpose: str, row: CustomerInvite | CustomerPasswordReset
+) -> str:
     token = token_of(settings, purpose, row.nonce)
     if hash_token(token) != row.token_hash:
-        raise NotSendable("Not sent: SECRET_KEY changed since this link was made; send it "
-                          "again from the customer's page.")
+        raise NotSendable(
+            "Not sent: SECRET_KEY changed since this link was made; send it "
+            "again from the customer's page."
+        )
     return token
 
 
-def _link_email(session: Session, model: type[CustomerInvite] | type[CustomerPasswordReset],
-                row_id: int | None, purpose: str, stale: str) -> tuple[TokenSettings, str]:
+def _link_email(
+    session: Session,
+    model: type[CustomerInvite] | type[CustomerPasswordReset],
+    row_id: int | None,
+    purpose: str,
+    stale: str,
+) -> tuple[TokenSettings, str]:
     """The settings and the link of a login mail, if its row still works."""
     settings = TokenSettings.from_config(current_app.config)
     row = session.get(model, row_id)
@@ -58,14 +89,24 @@ def _link_email(session: Session, model: type[CustomerInvite] | type[CustomerPas
 
 
 def invitation(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
-    settings, link = _link_email(session, CustomerInvite, note.invite_id, INVITE,
-                                 "Not sent: a newer invitation replaced this one, or it expired.")
+    settings, link = _link_email(
+        session,
+        CustomerInvite,
+        note.invite_id,
+        INVITE,
+        "Not sent: a newer invitation replaced this one, or it expired.",
+    )
     return "customer_invite", {"link": link, "hours": settings.invite_hours}
 
 
 def password_reset(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
-    settings, link = _link_email(session, CustomerPasswordReset, note.reset_id, RESET,
-                                 "Not sent: a newer reset link replaced this one, or it expired.")
+    settings, link = _link_email(
+        session,
+        CustomerPasswordReset,
+        note.reset_id,
+        RESET,
+        "Not sent: a newer reset link replaced this one, or it expired.",
+    )
     return "customer_reset", {"link": link, "minutes": settings.reset_minutes}
 
 

@@ -16,6 +16,9 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class SetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                             description=PASSWORD_HELP,
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        description=PASSWORD_HELP,
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -39,29 +39,56 @@ def open_invite_customer_ids(session: Session, customer_ids: list[int]) -> set[i
     if not customer_ids:
         return set()
     now = utcnow()
-    return set(session.scalars(sa.select(CustomerInvite.customer_id).where(
-        CustomerInvite.customer_id.in_(customer_ids), CustomerInvite.used_at.is_(None),
-        CustomerInvite.revoked_at.is_(None), CustomerInvite.expires_at > now)))
+    return set(
+        session.scalars(
+            sa.select(CustomerInvite.customer_id).where(
+                CustomerInvite.customer_id.in_(customer_ids),
+                CustomerInvite.used_at.is_(None),
+                CustomerInvite.revoked_at.is_(None),
+                CustomerInvite.expires_at > now,
+            )
+        )
+    )
 
 
-def invite(session: Session, *, customer: Customer, by: User, settings: TokenSettings,
-           ip: str | None, batch_id: str | None = None) -> CustomerInvite:
+def invite(
+    session: Session,
+    *,
+    customer: Customer,
+    by: User,
+    settings: TokenSettings,
+    ip: str | None,
+    batch_id: str | None = None,
+) -> CustomerInvite:
     """A fresh invite by email; any older invite link stops working."""
     if customer.credential is not None:
-        raise ServiceError(f"{customer.name} already has a login; send a password reset "
-                           "instead if they forgot it.")
+        raise ServiceError(
+            f"{customer.name} already has a login; send a password reset instead if they forgot it."
+        )
     check_login_mail_budget(session, customer=customer, by=by)
     revoke_open(session, CustomerInvite, customer.id)
     now = utcnow()
-    row = CustomerInvite(customer_id=customer.id, nonce=new_token(), token_hash="",
-                         created_by_id=by.id, created_at=now,
-                         expires_at=now + dt.timedelta(hours=settings.invite_hours))
+    row = CustomerInvite(
+        customer_id=customer.id,
+        nonce=new_token(),
+        token_hash="",
+        created_by_id=by.id,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=settings.invite_hours),
+    )
     row.token_hash = hash_token(token_of(settings, INVITE, row.nonce))
     session.add(row)
     session.flush()
     queue_invite(session, customer=customer, invite=row, settings=settings, batch_id=batch_id)
-    activity.record(session, kind="customer.invited", actor=by.name, ip=ip, user_id=by.id,
-                    customer_id=customer.id, detail=customer.email)
+    activity.record(
+        session,
+        kind="customer.invited",
+        actor=by.name,
+        ip=ip,
+        user_id=by.id,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
     return row
 
 
@@ -72,27 +99,32 @@ class BulkInvite:
     left: int  # customers still without an invitation (a designer's hourly limit reached)
 
 
-def invite_all_without_credentials(session: Session, *, by: User, settings: TokenSettings,
-                                   ip: str | None) -> BulkInvite:
+def invite_all_without_credentials(
+    session: Session, *, by: User, settings: TokenSettings, ip: str | None
+) -> BulkInvite:
     """Invite every customer `by` may manage who has neither a login nor an open invitation,
     in one transaction (pressing the button twice mails nobody twice); a designer up to their
     hourly limit."""
     batch_id = uuid.uuid4().hex
     now = utcnow()
     open_invite = sa.exists().where(
-        CustomerInvite.customer_id == Customer.id, CustomerInvite.used_at.is_(None),
-        CustomerInvite.revoked_at.is_(None), CustomerInvite.expires_at > now)
+        CustomerInvite.customer_id == Customer.id,
+        CustomerInvite.used_at.is_(None),
+        CustomerInvite.revoked_at.is_(None),
+        CustomerInvite.expires_at > now,
+    )
     customers = session.scalars(
-        sa.select(Customer).outerjoin(CustomerCredential)
+        sa.select(Customer)
+        .outerjoin(CustomerCredential)
         .where(CustomerCredential.id.is_(None), ~open_invite, manageable_filter(by))
-        .order_by(Customer.id)).all()
+        .order_by(Customer.id)
+    ).all()
     budget = designer_budget(session, by=by)
     chosen = customers if budget is None else customers[:budget]
     sent = 0
     for customer in chosen:
         try:
-            invite(session, customer=customer, by=by, settings=settings, ip=ip,
-                   batch_id=batch_id)
+            invite(session, customer=customer, by=by, settings=settings, ip=ip, batch_id=batch_id)
         except Throttled:
             continue  # this one had its hourly share already
         sent += 1
@@ -108,13 +140,20 @@ def accept_invite(session: Session, *, token: str, password: str, ip: str | None
     if customer is None:
         raise ServiceError(INVALID_LINK)
     if customer.credential is None:
-        session.add(CustomerCredential(customer_id=customer.id,
-                                       password_hash=hash_password(password)))
+        session.add(
+            CustomerCredential(customer_id=customer.id, password_hash=hash_password(password))
+        )
     else:
         customer.credential.password_hash = hash_password(password)
         customer.credential.password_changed_at = utcnow()
     session.flush()
     session.refresh(customer)
-    activity.record(session, kind="customer.invite_accepted", actor=customer.name, ip=ip,
-                    customer_id=customer.id, detail=customer.email)
+    activity.record(
+        session,
+        kind="customer.invite_accepted",
+        actor=customer.name,
+        ip=ip,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
     return customer

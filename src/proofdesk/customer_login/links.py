@@ -19,9 +19,13 @@ LinkModel = type[CustomerInvite] | type[CustomerPasswordReset]
 
 def revoke_open(session: Session, model: LinkModel, customer_id: int) -> None:
     """The customer's unused links of this kind stop working."""
-    session.execute(sa.update(model).where(model.customer_id == customer_id,
-                                           model.used_at.is_(None), model.revoked_at.is_(None))
-                    .values(revoked_at=utcnow()))
+    session.execute(
+        sa.update(model)
+        .where(
+            model.customer_id == customer_id, model.used_at.is_(None), model.revoked_at.is_(None)
+        )
+        .values(revoked_at=utcnow())
+    )
 
 
 def redeem(session: Session, model: LinkModel, token: str) -> int | None:
@@ -32,15 +36,30 @@ def redeem(session: Session, model: LinkModel, token: str) -> int | None:
     token_hash = hash_token(token)
     customer_id = session.scalar(sa.select(model.customer_id).where(model.token_hash == token_hash))
     result = session.execute(
-        sa.update(model).where(model.token_hash == token_hash, model.used_at.is_(None),
-                               model.revoked_at.is_(None), model.expires_at > now)
-        .values(used_at=now))
+        sa.update(model)
+        .where(
+            model.token_hash == token_hash,
+            model.used_at.is_(None),
+            model.revoked_at.is_(None),
+            model.expires_at > now,
+        )
+        .values(used_at=now)
+    )
     return customer_id if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def token_is_live(session: Session, model: LinkModel, token: str) -> bool:
     if not token or len(token) > 100:
         return False
-    return bool(session.scalar(sa.select(sa.exists().where(
-        model.token_hash == hash_token(token), model.used_at.is_(None),
-        model.revoked_at.is_(None), model.expires_at > utcnow()))))
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    model.token_hash == hash_token(token),
+                    model.used_at.is_(None),
+                    model.revoked_at.is_(None),
+                    model.expires_at > utcnow(),
+                )
+            )
+        )
+    )

@@ -25,13 +25,21 @@ class Throttled(ServiceError):
     """Too many login mails in the last hour; the message says how many and what to do."""
 
 
-def _login_mails_since(session: Session, since: dt.datetime, *, customer_id: int | None = None,
-                       by_id: int | None = None) -> int:
+def _login_mails_since(
+    session: Session,
+    since: dt.datetime,
+    *,
+    customer_id: int | None = None,
+    by_id: int | None = None,
+) -> int:
     """Invitations and staff-sent resets since `since`, for one customer or by one user."""
     total = 0
     for model in (CustomerInvite, CustomerPasswordReset):
-        stmt = sa.select(sa.func.count()).select_from(model).where(
-            model.created_at > since, model.created_by_id.is_not(None))
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(model)
+            .where(model.created_at > since, model.created_by_id.is_not(None))
+        )
         if customer_id is not None:
             stmt = stmt.where(model.customer_id == customer_id)
         if by_id is not None:
@@ -44,13 +52,19 @@ def check_login_mail_budget(session: Session, *, customer: Customer, by: User) -
     """Refuse a staff-sent invitation or reset beyond the hourly limits."""
     since = utcnow() - THROTTLE_WINDOW
     if _login_mails_since(session, since, customer_id=customer.id) >= LOGIN_MAILS_PER_CUSTOMER:
-        raise Throttled(f"{customer.name} has already been sent {LOGIN_MAILS_PER_CUSTOMER} "
-                        "login emails (invitations or password resets) in the last hour. "
-                        "Wait an hour before sending another, and check the address is right.")
-    if not by.is_admin and \
-            _login_mails_since(session, since, by_id=by.id) >= LOGIN_MAILS_PER_DESIGNER:
-        raise Throttled(f"You have sent {LOGIN_MAILS_PER_DESIGNER} login emails in the last "
-                        "hour, the most a designer may send. Try again later, or ask an admin.")
+        raise Throttled(
+            f"{customer.name} has already been sent {LOGIN_MAILS_PER_CUSTOMER} "
+            "login emails (invitations or password resets) in the last hour. "
+            "Wait an hour before sending another, and check the address is right."
+        )
+    if (
+        not by.is_admin
+        and _login_mails_since(session, since, by_id=by.id) >= LOGIN_MAILS_PER_DESIGNER
+    ):
+        raise Throttled(
+            f"You have sent {LOGIN_MAILS_PER_DESIGNER} login emails in the last "
+            "hour, the most a designer may send. Try again later, or ask an admin."
+        )
 
 
 def designer_budget(session: Session, *, by: User) -> int | None:

@@ -18,7 +18,8 @@ class CustomerCredential(Base):
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="CASCADE"), unique=True)
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[created_at]
     password_changed_at: Mapped[dt.datetime | None]
@@ -36,7 +37,8 @@ class EmailedLink:
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     nonce: Mapped[str] = mapped_column(sa.String(64))
     created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
@@ -87,7 +89,8 @@ class CustomerSession(Base):
 
     id: Mapped[intpk]
     customer_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[created_at]
     last_seen_at: Mapped[dt.datetime]

@@ -56,14 +56,16 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        customer = services.authenticate(session, email=form.email.data,
-                                         password=form.password.data)
+        customer = services.authenticate(
+            session, email=form.email.data, password=form.password.data
+        )
         if customer is None:
             g.login_failed = True
             form.password.errors.append("Email or password is not right.")
         else:
-            token = services.start_session(session, customer=customer, ip=client_ip(),
-                                           user_agent=request.user_agent.string)
+            token = services.start_session(
+                session, customer=customer, ip=client_ip(), user_agent=request.user_agent.string
+            )
             session.commit()
             portal_session.log_in(customer, token)
             return redirect(target)
@@ -82,8 +84,10 @@ def logout() -> Response:
     return redirect(url_for("portal_auth.login"))
 
 
-SENT = ("If an account exists for that email address, we have sent it a link to choose a new "
-        "password. The link works for {minutes} minutes.")
+SENT = (
+    "If an account exists for that email address, we have sent it a link to choose a new "
+    "password. The link works for {minutes} minutes."
+)
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -100,8 +104,9 @@ def forgot() -> str | Response:
     return render_template("portal/forgot.html", form=form)
 
 
-def _token_page(token: str, model: type[CustomerInvite] | type[CustomerPasswordReset],
-                template: str) -> str | Response | tuple[str, int, dict[str, str]]:
+def _token_page(
+    token: str, model: type[CustomerInvite] | type[CustomerPasswordReset], template: str
+) -> str | Response | tuple[str, int, dict[str, str]]:
     session = get_session()
     form = SetPasswordForm()
     if not token_is_live(session, model, token):
@@ -116,12 +121,17 @@ def _token_page(token: str, model: type[CustomerInvite] | type[CustomerPasswordR
                 return render_template("portal/link_invalid.html"), 404, TOKEN_PAGE_HEADERS
             apply_error(form, exc)
         else:
-            login_token = services.start_session(session, customer=customer, ip=client_ip(),
-                                                 user_agent=request.user_agent.string)
+            login_token = services.start_session(
+                session, customer=customer, ip=client_ip(), user_agent=request.user_agent.string
+            )
             session.commit()
             portal_session.log_in(customer, login_token)
-            flash("Your password is set. Welcome!" if model is CustomerInvite
-                  else "Your password is changed.", "success")
+            flash(
+                "Your password is set. Welcome!"
+                if model is CustomerInvite
+                else "Your password is changed.",
+                "success",
+            )
             return redirect(url_for("portal.index"))
     return render_template(template, form=form), 200, TOKEN_PAGE_HEADERS
 
@@ -147,11 +157,14 @@ def change_password() -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         try:
-            services.change_password(session, customer=customer,
-                                     current=form.current_password.data,
-                                     new=form.new_password.data,
-                                     keep_token=portal_session.current_token() or "",
-                                     ip=client_ip())
+            services.change_password(
+                session,
+                customer=customer,
+                current=form.current_password.data,
+                new=form.new_password.data,
+                keep_token=portal_session.current_token() or "",
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)

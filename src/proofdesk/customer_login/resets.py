@@ -36,12 +36,16 @@ def answer_reset_requests(session: Session, *, settings: TokenSettings, limit: i
     answered in the same transaction. The number of requests taken."""
     taken = 0
     request = CustomerResetRequest
-    rows = session.execute(sa.select(request.id, request.email, request.ip)
-                           .order_by(request.id).limit(limit)).all()
+    rows = session.execute(
+        sa.select(request.id, request.email, request.ip).order_by(request.id).limit(limit)
+    ).all()
     session.commit()
     for request_id, email, ip in rows:
-        deleted = session.execute(sa.delete(request).where(request.id == request_id)
-                                  .execution_options(synchronize_session=False))
+        deleted = session.execute(
+            sa.delete(request)
+            .where(request.id == request_id)
+            .execution_options(synchronize_session=False)
+        )
         if deleted.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()  # another worker took it
             continue
@@ -64,31 +68,57 @@ def _customer_with_login(session: Session, email: str) -> Customer | None:
     return customer
 
 
-def issue_password_reset(session: Session, *, customer: Customer, settings: TokenSettings,
-                         by: User | None, ip: str | None) -> CustomerPasswordReset:
+def issue_password_reset(
+    session: Session,
+    *,
+    customer: Customer,
+    settings: TokenSettings,
+    by: User | None,
+    ip: str | None,
+) -> CustomerPasswordReset:
     """A fresh reset link by email (older ones stop working); `by` is the staff user who sent
     it from the customer's page (limited per hour), None when the customer asked."""
     if customer.credential is None or customer.credential.disabled_at:
-        raise ServiceError(f"{customer.name} has no active login to reset; send an "
-                           "invitation instead." if customer.credential is None else
-                           f"{customer.name}'s login is disabled; enable it first.")
+        raise ServiceError(
+            f"{customer.name} has no active login to reset; send an invitation instead."
+            if customer.credential is None
+            else f"{customer.name}'s login is disabled; enable it first."
+        )
     if by is not None:
         check_login_mail_budget(session, customer=customer, by=by)
     revoke_open(session, CustomerPasswordReset, customer.id)
     now = utcnow()
-    row = CustomerPasswordReset(customer_id=customer.id, nonce=new_token(), token_hash="",
-                                created_by_id=by.id if by else None, created_at=now,
-                                expires_at=now + dt.timedelta(minutes=settings.reset_minutes))
+    row = CustomerPasswordReset(
+        customer_id=customer.id,
+        nonce=new_token(),
+        token_hash="",
+        created_by_id=by.id if by else None,
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=settings.reset_minutes),
+    )
     row.token_hash = hash_token(token_of(settings, RESET, row.nonce))
     session.add(row)
     session.flush()
     queue_reset(session, customer=customer, reset=row, settings=settings)
     if by is None:
-        activity.record(session, kind="customer.reset_requested", actor=customer.name, ip=ip,
-                        customer_id=customer.id, detail=customer.email)
+        activity.record(
+            session,
+            kind="customer.reset_requested",
+            actor=customer.name,
+            ip=ip,
+            customer_id=customer.id,
+            detail=customer.email,
+        )
     else:
-        activity.record(session, kind="customer.reset_sent", actor=by.name, ip=ip,
-                        user_id=by.id, customer_id=customer.id, detail=customer.email)
+        activity.record(
+            session,
+            kind="customer.reset_sent",
+            actor=by.name,
+            ip=ip,
+            user_id=by.id,
+            customer_id=customer.id,
+            detail=customer.email,
+        )
     return row
 
 
@@ -101,6 +131,12 @@ def reset_password(session: Session, *, token: str, password: str, ip: str | Non
     if customer is None or customer.credential is None:
         raise ServiceError(INVALID_LINK)
     set_password(session, customer, password)
-    activity.record(session, kind="customer.password_reset", actor=customer.name, ip=ip,
-                    customer_id=customer.id, detail=customer.email)
+    activity.record(
+        session,
+        kind="customer.password_reset",
+        actor=customer.name,
+        ip=ip,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
     return customer

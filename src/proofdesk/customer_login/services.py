@@ -29,8 +29,9 @@ def authenticate(session: Session, *, email: str, password: str) -> Customer | N
     return customer
 
 
-def set_password(session: Session, customer: Customer, password: str,
-                 keep_token: str | None = None) -> None:
+def set_password(
+    session: Session, customer: Customer, password: str, keep_token: str | None = None
+) -> None:
     """A new password: open invitation and reset links stop working, and every session but
     `keep_token` (the one changing it) ends."""
     assert customer.credential is not None
@@ -41,8 +42,9 @@ def set_password(session: Session, customer: Customer, password: str,
     end_all_sessions(session, customer_id=customer.id, keep_token=keep_token)
 
 
-def change_password(session: Session, *, customer: Customer, current: str, new: str,
-                    keep_token: str, ip: str | None) -> None:
+def change_password(
+    session: Session, *, customer: Customer, current: str, new: str, keep_token: str, ip: str | None
+) -> None:
     assert customer.credential is not None
     if not verify_password(customer.credential.password_hash, current):
         raise ServiceError("Your current password is not right.", "current_password")
@@ -50,41 +52,69 @@ def change_password(session: Session, *, customer: Customer, current: str, new: 
     if problem:
         raise ServiceError(problem, "new_password")
     set_password(session, customer, new, keep_token=keep_token)
-    activity.record(session, kind="customer.password_changed", actor=customer.name, ip=ip,
-                    customer_id=customer.id, detail=customer.email)
+    activity.record(
+        session,
+        kind="customer.password_changed",
+        actor=customer.name,
+        ip=ip,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
 
 
-def set_login_disabled(session: Session, *, customer: Customer, disabled: bool, by: User,
-                       ip: str | None) -> None:
+def set_login_disabled(
+    session: Session, *, customer: Customer, disabled: bool, by: User, ip: str | None
+) -> None:
     if customer.credential is None:
         raise ServiceError(f"{customer.name} has no login yet.")
     customer.credential.disabled_at = utcnow() if disabled else None
     if disabled:
         end_all_sessions(session, customer_id=customer.id)
         revoke_open(session, CustomerPasswordReset, customer.id)
-    activity.record(session, kind="customer.login_disabled" if disabled else
-                    "customer.login_enabled", actor=by.name, ip=ip, user_id=by.id,
-                    customer_id=customer.id, detail=customer.email)
+    activity.record(
+        session,
+        kind="customer.login_disabled" if disabled else "customer.login_enabled",
+        actor=by.name,
+        ip=ip,
+        user_id=by.id,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
 
 
-def email_changed(session: Session, *, customer: Customer, old_email: str, by: User,
-                  ip: str | None) -> None:
+def email_changed(
+    session: Session, *, customer: Customer, old_email: str, by: User, ip: str | None
+) -> None:
     """After staff change a customer's address: links mailed to the old address stop working
     and the customer's sessions end (they log in again, with the same password)."""
     revoke_open(session, CustomerInvite, customer.id)
     revoke_open(session, CustomerPasswordReset, customer.id)
     end_all_sessions(session, customer_id=customer.id)
-    activity.record(session, kind="customer.email_changed", actor=by.name, ip=ip,
-                    user_id=by.id, customer_id=customer.id,
-                    detail=f"{old_email} → {customer.email}")
+    activity.record(
+        session,
+        kind="customer.email_changed",
+        actor=by.name,
+        ip=ip,
+        user_id=by.id,
+        customer_id=customer.id,
+        detail=f"{old_email} → {customer.email}",
+    )
 
 
-def start_session(session: Session, *, customer: Customer, ip: str | None,
-                  user_agent: str | None) -> str:
-    activity.record(session, kind="customer.logged_in", actor=customer.name, ip=ip,
-                    customer_id=customer.id, detail=customer.email)
-    return sessions.start(session, CustomerSession, owner={"customer_id": customer.id}, ip=ip,
-                          user_agent=user_agent)
+def start_session(
+    session: Session, *, customer: Customer, ip: str | None, user_agent: str | None
+) -> str:
+    activity.record(
+        session,
+        kind="customer.logged_in",
+        actor=customer.name,
+        ip=ip,
+        customer_id=customer.id,
+        detail=customer.email,
+    )
+    return sessions.start(
+        session, CustomerSession, owner={"customer_id": customer.id}, ip=ip, user_agent=user_agent
+    )
 
 
 def _can_log_in(row: CustomerSession) -> bool:
@@ -92,10 +122,12 @@ def _can_log_in(row: CustomerSession) -> bool:
     return credential is not None and credential.disabled_at is None
 
 
-def load_session(session: Session, *, token: str, idle: dt.timedelta,
-                 max_age: dt.timedelta) -> Customer | None:
-    row = sessions.find(session, CustomerSession, token=token, idle=idle, max_age=max_age,
-                        usable=_can_log_in)
+def load_session(
+    session: Session, *, token: str, idle: dt.timedelta, max_age: dt.timedelta
+) -> Customer | None:
+    row = sessions.find(
+        session, CustomerSession, token=token, idle=idle, max_age=max_age, usable=_can_log_in
+    )
     return row.customer if row is not None else None
 
 

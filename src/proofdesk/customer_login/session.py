@@ -30,9 +30,11 @@ def current_customer() -> Customer | None:
         customer = None
         if token:
             customer = load_session(
-                get_session(), token=token,
+                get_session(),
+                token=token,
                 idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
-                max_age=dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"]))
+                max_age=dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
+            )
             if customer is None:
                 session.pop(KEY, None)
         g.current_customer = customer

@@ -28,8 +28,7 @@ def _settings() -> TokenSettings:
 
 def _customer(customer_id: int) -> Customer:
     """The customer, if the current user may manage its login (else 404)."""
-    return customer_or_404(get_session(), user=current_user, customer_id=customer_id,
-                           manage=True)
+    return customer_or_404(get_session(), user=current_user, customer_id=customer_id, manage=True)
 
 
 Answer = Response | tuple[str, int]
@@ -56,27 +55,38 @@ def _send(customer: Customer, send: Callable[[], object], done: str) -> Answer:
 @login_required
 def invite(customer_id: int) -> Answer:
     customer = _customer(customer_id)
-    return _send(customer, lambda: invites.invite(
-        get_session(), customer=customer, by=current_user, settings=_settings(), ip=client_ip()),
-        f"Invitation sent to {customer.email}. Any earlier invitation link no longer works.")
+    return _send(
+        customer,
+        lambda: invites.invite(
+            get_session(), customer=customer, by=current_user, settings=_settings(), ip=client_ip()
+        ),
+        f"Invitation sent to {customer.email}. Any earlier invitation link no longer works.",
+    )
 
 
 @bp.post("/invite-all")
 @login_required
 def invite_all() -> Response:
     session = get_session()
-    bulk = invites.invite_all_without_credentials(session, by=current_user,
-                                                  settings=_settings(), ip=client_ip())
+    bulk = invites.invite_all_without_credentials(
+        session, by=current_user, settings=_settings(), ip=client_ip()
+    )
     session.commit()
     if bulk.left:
-        flash(f"{bulk.left} customer{'s' if bulk.left != 1 else ''} not invited yet: you have "
-              "reached the number of login emails a designer may send in an hour. Press the "
-              "button again later to invite them.", "info")
+        flash(
+            f"{bulk.left} customer{'s' if bulk.left != 1 else ''} not invited yet: you have "
+            "reached the number of login emails a designer may send in an hour. Press the "
+            "button again later to invite them.",
+            "info",
+        )
     if bulk.sent == 0:
         if not bulk.left:
             whose = "" if current_user.is_admin else " you manage"
-            flash(f"Every customer{whose} already has a login or an open invitation; nobody "
-                  "to invite. Re-send a single invitation from the customer's page.", "info")
+            flash(
+                f"Every customer{whose} already has a login or an open invitation; nobody "
+                "to invite. Re-send a single invitation from the customer's page.",
+                "info",
+            )
         return redirect(url_for("customers.index"))
     return redirect(url_for("customer_login.invite_progress", batch_id=bulk.batch_id))
 
@@ -103,11 +113,14 @@ def invite_progress_json(batch_id: str) -> Response:
 @login_required
 def send_reset(customer_id: int) -> Answer:
     customer = _customer(customer_id)
-    return _send(customer, lambda: resets.issue_password_reset(
-        get_session(), customer=customer, settings=_settings(), by=current_user,
-        ip=client_ip()),
+    return _send(
+        customer,
+        lambda: resets.issue_password_reset(
+            get_session(), customer=customer, settings=_settings(), by=current_user, ip=client_ip()
+        ),
         f"A password reset link is on its way to {customer.email}. Any earlier reset link "
-        "no longer works.")
+        "no longer works.",
+    )
 
 
 @bp.post("/<int:customer_id>/login/<action>")
@@ -118,13 +131,22 @@ def toggle_login(customer_id: int, action: str) -> Response:
     customer = _customer(customer_id)
     session = get_session()
     try:
-        set_login_disabled(session, customer=customer, disabled=action == "disable",
-                           by=current_user, ip=client_ip())
+        set_login_disabled(
+            session,
+            customer=customer,
+            disabled=action == "disable",
+            by=current_user,
+            ip=client_ip(),
+        )
         session.commit()
     except ServiceError as exc:
         session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"{customer.name} can no longer log in; their sessions have ended."
-              if action == "disable" else f"{customer.name} can log in again.", "success")
+        flash(
+            f"{customer.name} can no longer log in; their sessions have ended."
+            if action == "disable"
+            else f"{customer.name} can log in again.",
+            "success",
+        )
     return redirect(url_for("customers.show", customer_id=customer.id))

@@ -22,8 +22,11 @@ from proofdesk.proofs.models import Proof
 
 
 def _proof_designers(session: Session, customer_id: int) -> set[int]:
-    return set(session.scalars(sa.select(Proof.designer_id).where(
-        Proof.customer_id == customer_id).distinct()))
+    return set(
+        session.scalars(
+            sa.select(Proof.designer_id).where(Proof.customer_id == customer_id).distinct()
+        )
+    )
 
 
 def may_manage(session: Session, user: User, customer: Customer) -> bool:
@@ -47,8 +50,9 @@ def manageable_filter(user: User) -> sa.ColumnElement[bool]:
     return sa.and_(~others, sa.or_(own, Customer.created_by_id == user.id))
 
 
-def customer_or_404(session: Session, *, user: User, customer_id: int,
-                    manage: bool = False) -> Customer:
+def customer_or_404(
+    session: Session, *, user: User, customer_id: int, manage: bool = False
+) -> Customer:
     """The customer for a staff page; with `manage`, only for those who may manage it."""
     customer = session.get(Customer, customer_id)
     if customer is None or (manage and not may_manage(session, user, customer)):

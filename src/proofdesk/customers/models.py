@@ -26,4 +26,5 @@ class Customer(Base):
     created_at: Mapped[created_at]
 
     credential: Mapped[CustomerCredential | None] = relationship(
-        "CustomerCredential", back_populates="customer", uselist=False, lazy="selectin")
+        "CustomerCredential", back_populates="customer", uselist=False, lazy="selectin"
+    )

@@ -43,8 +43,14 @@ def create_customer(
 
 
 def update_customer(
-    session: Session, *, customer: Customer, name: str, email: str, company: str | None,
-    by: User, ip: str | None,
+    session: Session,
+    *,
+    customer: Customer,
+    name: str,
+    email: str,
+    company: str | None,
+    by: User,
+    ip: str | None,
 ) -> Customer:
     """Save the customer's details. A new email address ends the customer's sessions and
     every invitation and reset link mailed to the old one (`email_changed`)."""
@@ -53,8 +59,15 @@ def update_customer(
         raise ServiceError("A customer with this email already exists.", "email")
     old_email = customer.email
     if (name, company) != (customer.name, customer.company):
-        activity.record(session, kind="customer.updated", actor=by.name, ip=ip, user_id=by.id,
-                        customer_id=customer.id, detail=name)
+        activity.record(
+            session,
+            kind="customer.updated",
+            actor=by.name,
+            ip=ip,
+            user_id=by.id,
+            customer_id=customer.id,
+            detail=name,
+        )
     customer.name, customer.email, customer.company = name, email, company
     if email != old_email:
         email_changed(session, customer=customer, old_email=old_email, by=by, ip=ip)
@@ -64,9 +77,14 @@ def update_customer(
 def history(session: Session, customer: Customer, *, limit: int = 50) -> list[Activity]:
     """The customer's account history, newest first: who changed their address, sent or
     used their login mails, logged in."""
-    return list(session.scalars(
-        sa.select(Activity).where(Activity.customer_id == customer.id)
-        .order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Activity)
+            .where(Activity.customer_id == customer.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -81,11 +99,13 @@ def search_customers(
     query = query.strip()
     if query:
         pattern = f"%{_escape_like(query.lower())}%"
-        stmt = stmt.where(sa.or_(
-            sa.func.lower(Customer.name).like(pattern, escape="\\"),
-            Customer.email.like(pattern, escape="\\"),
-            sa.func.lower(Customer.company).like(pattern, escape="\\"),
-        ))
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Customer.name).like(pattern, escape="\\"),
+                Customer.email.like(pattern, escape="\\"),
+                sa.func.lower(Customer.company).like(pattern, escape="\\"),
+            )
+        )
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
 
@@ -99,10 +119,29 @@ def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
     from proofdesk.db import utcnow
 
     total = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
-    with_login = session.scalar(sa.select(sa.func.count()).select_from(CustomerCredential)
-                                .where(CustomerCredential.disabled_at.is_(None))) or 0
-    views = session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
-        Activity.kind == "share_link.viewed",
-        Activity.at > utcnow() - dt.timedelta(days=days))) or 0
-    return {"customers": total, "with_login": with_login, "without_login": total - with_login,
-            "link_views": views, "days": days}
+    with_login = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CustomerCredential)
+            .where(CustomerCredential.disabled_at.is_(None))
+        )
+        or 0
+    )
+    views = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Activity)
+            .where(
+                Activity.kind == "share_link.viewed",
+                Activity.at > utcnow() - dt.timedelta(days=days),
+            )
+        )
+        or 0
+    )
+    return {
+        "customers": total,
+        "with_login": with_login,
+        "without_login": total - with_login,
+        "link_views": views,
+        "days": days,
+    }

@@ -31,9 +31,15 @@ def listing(*, with_readiness: bool) -> str:
     invited = open_invite_customer_ids(session, [c.id for c in rows])
     states = {c.id: credential_state(c, invited) for c in rows}
     return render_template(
-        "customers/index.html", customers=rows, q=query, page=page, has_more=has_more,
-        states=states, login_enabled=login_enabled(),
-        readiness=services.readiness(session) if with_readiness else None)
+        "customers/index.html",
+        customers=rows,
+        q=query,
+        page=page,
+        has_more=has_more,
+        states=states,
+        login_enabled=login_enabled(),
+        readiness=services.readiness(session) if with_readiness else None,
+    )
 
 
 @bp.get("")
@@ -50,8 +56,12 @@ def new() -> str | Response:
         session = get_session()
         try:
             customer = services.create_customer(
-                session, name=form.name.data, email=form.email.data, company=form.company.data,
-                created_by_id=current_user.id)
+                session,
+                name=form.name.data,
+                email=form.email.data,
+                company=form.company.data,
+                created_by_id=current_user.id,
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -73,14 +83,20 @@ def show(customer_id: int) -> str:
     session = get_session()
     customer = customer_or_404(session, user=current_user, customer_id=customer_id)
     page = page_arg()
-    proofs, has_more = list_proofs(session, viewer=current_user, customer_id=customer.id,
-                                   page=page)
+    proofs, has_more = list_proofs(session, viewer=current_user, customer_id=customer.id, page=page)
     state = credential_state(customer, open_invite_customer_ids(session, [customer.id]))
     manage = may_manage(session, current_user, customer)
-    return render_template("customers/show.html", customer=customer, proofs=proofs, page=page,
-                           has_more=has_more, state=state, login_enabled=login_enabled(),
-                           manage=manage,
-                           history=services.history(session, customer) if manage else [])
+    return render_template(
+        "customers/show.html",
+        customer=customer,
+        proofs=proofs,
+        page=page,
+        has_more=has_more,
+        state=state,
+        login_enabled=login_enabled(),
+        manage=manage,
+        history=services.history(session, customer) if manage else [],
+    )
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -91,9 +107,15 @@ def edit(customer_id: int) -> str | Response:
     form = CustomerForm(obj=customer)
     if form.validate_on_submit():
         try:
-            services.update_customer(session, customer=customer, name=form.name.data,
-                                     email=form.email.data, company=form.company.data,
-                                     by=current_user, ip=client_ip())
+            services.update_customer(
+                session,
+                customer=customer,
+                name=form.name.data,
+                email=form.email.data,
+                company=form.company.data,
+                by=current_user,
+                ip=client_ip(),
+            )
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)

@@ -37,8 +37,10 @@ _kinds: dict[str, Kind] = {}
 def register(kind: str, *, label: str, build: Build) -> None:
     """Declare an email the outbox may carry (at app start, by the domain that owns it)."""
     if kind not in KINDS:
-        raise ValueError(f"customer_notifications.kind does not take {kind!r}: add it to "
-                         "KINDS, with a migration for the CHECK constraint")
+        raise ValueError(
+            f"customer_notifications.kind does not take {kind!r}: add it to "
+            "KINDS, with a migration for the CHECK constraint"
+        )
     _kinds[kind] = Kind(label=label, build=build)
 
 
@@ -61,6 +63,9 @@ def content_for(session: Session, note: CustomerNotification) -> tuple[str, dict
         raise NotSendable(f"Not sent: unknown kind {note.kind}")
     template, context = kind.build(session, note)
     config = current_app.config
-    base = {"customer": note.customer, "sender": config["SMTP_FROM_NAME"],
-            "base_url": str(config["BASE_URL"])}
+    base = {
+        "customer": note.customer,
+        "sender": config["SMTP_FROM_NAME"],
+        "base_url": str(config["BASE_URL"]),
+    }
     return template, {**base, **context}

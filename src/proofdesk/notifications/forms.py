@@ -6,9 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-SECURITY_LABELS = [SelectChoice("starttls", "STARTTLS (usually port 587)"),
-                   SelectChoice("ssl", "SSL/TLS (usually port 465)"),
-                   SelectChoice("none", "None: unencrypted (only where the operator allows it)")]
+SECURITY_LABELS = [
+    SelectChoice("starttls", "STARTTLS (usually port 587)"),
+    SelectChoice("ssl", "SSL/TLS (usually port 465)"),
+    SelectChoice("none", "None: unencrypted (only where the operator allows it)"),
+]
 
 
 PORT_HELP = "Enter a port between 1 and 65535 (usually 587 or 465)."
@@ -26,16 +28,22 @@ class PortField(IntegerField):
 
 
 class SmtpSettingsForm(FlaskForm):
-    host = StringField("SMTP server", validators=[Optional(), Length(max=255)],
-                       description="e.g. smtp.yourstudio.com. Leave server and port empty to "
-                                   "use the default mailer.")
+    host = StringField(
+        "SMTP server",
+        validators=[Optional(), Length(max=255)],
+        description="e.g. smtp.yourstudio.com. Leave server and port empty to "
+        "use the default mailer.",
+    )
     port = PortField("Port", validators=[Optional(), NumberRange(1, 65535, message=PORT_HELP)])
     security = SelectField("Security", choices=SECURITY_LABELS, default="starttls")
     username = StringField("Username", validators=[Optional(), Length(max=255)])
-    password = PasswordField("Password", validators=[Optional(), Length(max=1024)],
-                             description="Stored encrypted and never shown again. Leave empty "
-                                         "to keep the saved one; changing the server, port, "
-                                         "username or security needs it again.")
+    password = PasswordField(
+        "Password",
+        validators=[Optional(), Length(max=1024)],
+        description="Stored encrypted and never shown again. Leave empty "
+        "to keep the saved one; changing the server, port, "
+        "username or security needs it again.",
+    )
     from_name = StringField("From name", validators=[Optional(), Length(max=200)])
     from_address = EmailField("From address", validators=[Optional(), Length(max=320)])
     reply_to = EmailField("Reply-To", validators=[Optional(), Length(max=320)])

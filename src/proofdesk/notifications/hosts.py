@@ -21,7 +21,11 @@ def check_host(host: str, port: int, *, allow_private: bool) -> tuple[str, ...]:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:
-            raise SendError("connect", f"{host} resolves to {address}, a private or local "
-                                       "address; the operator has not allowed those "
-                                       "(SMTP_ALLOW_PRIVATE_HOSTS)", permanent=True)
+            raise SendError(
+                "connect",
+                f"{host} resolves to {address}, a private or local "
+                "address; the operator has not allowed those "
+                "(SMTP_ALLOW_PRIVATE_HOSTS)",
+                permanent=True,
+            )
     return addresses

@@ -30,12 +30,12 @@ class CustomerNotification(Base):
         # these, 200,000 rows are sorted for every page of the log.
         sa.Index("ix_customer_notifications_created", "created_at", "id"),
         sa.Index("ix_customer_notifications_status_created", "status", "created_at", "id"),
-        sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at",
-                 "id"),
+        sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at", "id"),
         sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
         # The kinds of email registered by the domains that own them (content.KINDS).
-        sa.CheckConstraint(f"kind IN ({', '.join(repr(kind) for kind in content.KINDS)})",
-                           name="kind"),
+        sa.CheckConstraint(
+            f"kind IN ({', '.join(repr(kind) for kind in content.KINDS)})", name="kind"
+        ),
     )
 
     id: Mapped[intpk]
@@ -43,12 +43,13 @@ class CustomerNotification(Base):
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
     proof_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
     version_number: Mapped[int | None]
-    designer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    designer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     invite_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customer_invites.id", ondelete="CASCADE"))
+        sa.ForeignKey("customer_invites.id", ondelete="CASCADE")
+    )
     reset_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customer_password_resets.id", ondelete="CASCADE"))
+        sa.ForeignKey("customer_password_resets.id", ondelete="CASCADE")
+    )
     batch_id: Mapped[str | None] = mapped_column(sa.String(40))
     to_address: Mapped[str320]
     subject: Mapped[str] = mapped_column(sa.String(300))
@@ -81,12 +82,12 @@ class SmtpSettings(Base):
     __tablename__ = "smtp_settings"
 
     id: Mapped[intpk]
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                         unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     host: Mapped[str | None] = mapped_column(sa.String(255))
     port: Mapped[int | None]
-    security: Mapped[str] = mapped_column(sa.String(10), default="starttls",
-                                          server_default="starttls")
+    security: Mapped[str] = mapped_column(
+        sa.String(10), default="starttls", server_default="starttls"
+    )
     username: Mapped[str | None] = mapped_column(sa.String(255))
     password_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     from_name: Mapped[str | None] = mapped_column(sa.String(200))
@@ -101,9 +102,15 @@ class SmtpSettings(Base):
 
     # `user.smtp_settings` is loaded in the same query as the user: My Proofs, Admin → Users
     # and the worker read it for every user they load, and accounts need not know of it.
-    user: Mapped[User] = relationship(backref=backref(
-        "smtp_settings", uselist=False, lazy="joined", cascade="all, delete-orphan",
-        passive_deletes=True))
+    user: Mapped[User] = relationship(
+        backref=backref(
+            "smtp_settings",
+            uselist=False,
+            lazy="joined",
+            cascade="all, delete-orphan",
+            passive_deletes=True,
+        )
+    )
 
     @property
     def configured(self) -> bool:

@@ -23,8 +23,9 @@ def decrypt(keys: list[str], token: str) -> str:
     try:
         return cipher(keys).decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise UnreadablePassword("the stored SMTP password cannot be decrypted with "
-                                 "SMTP_ENCRYPTION_KEYS; enter it again") from exc
+        raise UnreadablePassword(
+            "the stored SMTP password cannot be decrypted with SMTP_ENCRYPTION_KEYS; enter it again"
+        ) from exc
 
 
 def rotate_all(session: Session, keys: list[str]) -> int:
@@ -33,9 +34,11 @@ def rotate_all(session: Session, keys: list[str]) -> int:
 
     multi = cipher(keys)
     count = 0
-    for settings in session.scalars(sa.select(SmtpSettings)
-                                    .where(SmtpSettings.password_encrypted.is_not(None))
-                                    .with_for_update()):
+    for settings in session.scalars(
+        sa.select(SmtpSettings)
+        .where(SmtpSettings.password_encrypted.is_not(None))
+        .with_for_update()
+    ):
         assert settings.password_encrypted is not None
         settings.password_encrypted = multi.rotate(settings.password_encrypted.encode()).decode()
         count += 1

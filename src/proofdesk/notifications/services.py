@@ -19,68 +19,123 @@ if TYPE_CHECKING:
     from proofdesk.customers.models import Customer
 
 LEASE = dt.timedelta(minutes=2)
-BACKOFF = (dt.timedelta(seconds=30), dt.timedelta(minutes=2), dt.timedelta(minutes=10),
-           dt.timedelta(minutes=30), dt.timedelta(hours=2))
+BACKOFF = (
+    dt.timedelta(seconds=30),
+    dt.timedelta(minutes=2),
+    dt.timedelta(minutes=10),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+)
 MAX_ATTEMPTS = len(BACKOFF) + 1
 
 
 def queue(
-    session: Session, *, kind: str, customer: Customer, subject: str, base_url: str,
-    proof_id: int | None = None, version_number: int | None = None,
-    designer_id: int | None = None, invite_id: int | None = None, reset_id: int | None = None,
-    batch_id: str | None = None, custom_message: str | None = None,
+    session: Session,
+    *,
+    kind: str,
+    customer: Customer,
+    subject: str,
+    base_url: str,
+    proof_id: int | None = None,
+    version_number: int | None = None,
+    designer_id: int | None = None,
+    invite_id: int | None = None,
+    reset_id: int | None = None,
+    batch_id: str | None = None,
+    custom_message: str | None = None,
 ) -> CustomerNotification:
     """Add a notification to the outbox, in the caller's transaction."""
     now = utcnow()
     note = CustomerNotification(
-        kind=kind, customer_id=customer.id, to_address=customer.email, subject=subject[:300],
-        proof_id=proof_id, version_number=version_number, designer_id=designer_id,
-        invite_id=invite_id, reset_id=reset_id, batch_id=batch_id,
-        custom_message=custom_message, status="queued", attempts=0, next_attempt_at=now,
-        message_id=message_id_for(base_url), created_at=now, updated_at=now)
+        kind=kind,
+        customer_id=customer.id,
+        to_address=customer.email,
+        subject=subject[:300],
+        proof_id=proof_id,
+        version_number=version_number,
+        designer_id=designer_id,
+        invite_id=invite_id,
+        reset_id=reset_id,
+        batch_id=batch_id,
+        custom_message=custom_message,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=message_id_for(base_url),
+        created_at=now,
+        updated_at=now,
+    )
     session.add(note)
     return note
 
 
 def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
     n = CustomerNotification
-    return sa.or_(sa.and_(n.status == "queued", n.next_attempt_at <= now),
-                  sa.and_(n.status == "sending", n.claimed_until < now))
+    return sa.or_(
+        sa.and_(n.status == "queued", n.next_attempt_at <= now),
+        sa.and_(n.status == "sending", n.claimed_until < now),
+    )
 
 
 def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE) -> list[int]:
     """Take up to `limit` due rows for this worker; a row is held by one worker at a time."""
     n = CustomerNotification
     now = utcnow()
-    values = {"status": "sending", "claimed_until": now + lease, "attempts": n.attempts + 1,
-              "updated_at": now}
+    values = {
+        "status": "sending",
+        "claimed_until": now + lease,
+        "attempts": n.attempts + 1,
+        "updated_at": now,
+    }
     if session.get_bind().dialect.name == "postgresql":
-        picked = (sa.select(n.id).where(_due(now)).order_by(n.next_attempt_at, n.id)
-                  .limit(limit).with_for_update(skip_locked=True))
-        ids = list(session.scalars(
-            sa.update(n).where(n.id.in_(picked.scalar_subquery())).values(**values)
-            .returning(n.id)))
+        picked = (
+            sa.select(n.id)
+            .where(_due(now))
+            .order_by(n.next_attempt_at, n.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(
+            session.scalars(
+                sa.update(n)
+                .where(n.id.in_(picked.scalar_subquery()))
+                .values(**values)
+                .returning(n.id)
+            )
+        )
     else:
         # No SKIP LOCKED: claim candidates one by one, each only if still due, and look again
         # when other workers took them first (else this worker reports nothing due while
         # rows wait).
         ids = []
         while len(ids) < limit:
-            candidates = list(session.scalars(sa.select(n.id).where(_due(now)).order_by(
-                n.next_attempt_at, n.id).limit(limit - len(ids))))
+            candidates = list(
+                session.scalars(
+                    sa.select(n.id)
+                    .where(_due(now))
+                    .order_by(n.next_attempt_at, n.id)
+                    .limit(limit - len(ids))
+                )
+            )
             if not candidates:
                 break
             for candidate in candidates:
-                result = session.execute(sa.update(n).where(n.id == candidate, _due(now))
-                                         .values(**values))
+                result = session.execute(
+                    sa.update(n).where(n.id == candidate, _due(now)).values(**values)
+                )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     ids.append(candidate)
     session.commit()
     return ids
 
 
-def keep_claim(session: Session, note: CustomerNotification, *, lease: dt.timedelta = LEASE,
-               waiting: Sequence[CustomerNotification] = ()) -> bool:
+def keep_claim(
+    session: Session,
+    note: CustomerNotification,
+    *,
+    lease: dt.timedelta = LEASE,
+    waiting: Sequence[CustomerNotification] = (),
+) -> bool:
     """May this worker send a row it claimed now? With under half the lease left, the hold is
     renewed first, also on the rows of the batch `waiting` their turn (else a slow server lets
     them run out, and they are given up and claimed again); False when it ran out, as another
@@ -92,10 +147,16 @@ def keep_claim(session: Session, note: CustomerNotification, *, lease: dt.timede
     kept = []
     for row in (note, *waiting):
         result = session.execute(
-            sa.update(n).where(n.id == row.id, n.status == "sending", n.claimed_until > now,
-                               n.claimed_until == row.claimed_until)
+            sa.update(n)
+            .where(
+                n.id == row.id,
+                n.status == "sending",
+                n.claimed_until > now,
+                n.claimed_until == row.claimed_until,
+            )
             .values(claimed_until=now + lease, updated_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             kept.append(row)
     session.commit()
@@ -107,12 +168,17 @@ def keep_claim(session: Session, note: CustomerNotification, *, lease: dt.timede
 def mark_sent(session: Session, note: CustomerNotification, *, reply: str, mailer: str) -> None:
     now = utcnow()
     note.status, note.sent_at, note.updated_at = "sent", now, now
-    note.smtp_reply, note.mailer, note.claimed_until, note.last_error = reply[:1000], mailer, \
-        None, None
+    note.smtp_reply, note.mailer, note.claimed_until, note.last_error = (
+        reply[:1000],
+        mailer,
+        None,
+        None,
+    )
 
 
-def mark_not_sent(session: Session, note: CustomerNotification, *, error: SendError,
-                  mailer: str) -> None:
+def mark_not_sent(
+    session: Session, note: CustomerNotification, *, error: SendError, mailer: str
+) -> None:
     """Retry later with backoff, or fail for good (5xx, or out of attempts)."""
     now = utcnow()
     note.last_error = f"{error.label}: {error.reply}"[:1000]
@@ -126,8 +192,12 @@ def mark_not_sent(session: Session, note: CustomerNotification, *, error: SendEr
 
 
 def cancel(note: CustomerNotification, reason: str) -> None:
-    note.status, note.last_error, note.claimed_until, note.updated_at = "failed", reason, None, \
-        utcnow()
+    note.status, note.last_error, note.claimed_until, note.updated_at = (
+        "failed",
+        reason,
+        None,
+        utcnow(),
+    )
 
 
 def retry(session: Session, note: CustomerNotification) -> bool:
@@ -142,15 +212,20 @@ def retry(session: Session, note: CustomerNotification) -> bool:
 
 def for_proof(session: Session, proof_id: int) -> list[CustomerNotification]:
     n = CustomerNotification
-    return list(session.scalars(sa.select(n).where(n.proof_id == proof_id)
-                                .order_by(n.created_at.desc(), n.id.desc())))
+    return list(
+        session.scalars(
+            sa.select(n).where(n.proof_id == proof_id).order_by(n.created_at.desc(), n.id.desc())
+        )
+    )
 
 
 def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
     """How the mails of one batch (a bulk invitation) stand: a count per status, and the total."""
-    rows = session.execute(sa.select(CustomerNotification.status, sa.func.count())
-                           .where(CustomerNotification.batch_id == batch_id)
-                           .group_by(CustomerNotification.status)).all()
+    rows = session.execute(
+        sa.select(CustomerNotification.status, sa.func.count())
+        .where(CustomerNotification.batch_id == batch_id)
+        .group_by(CustomerNotification.status)
+    ).all()
     counts = {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
     counts.update({status: n for status, n in rows})
     counts["total"] = sum(counts.values())
@@ -166,14 +241,14 @@ class LogFilter:
     until: dt.date | None = None
 
 
-def log_page(session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
-             ) -> tuple[list[CustomerNotification], bool]:
+def log_page(
+    session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
+) -> tuple[list[CustomerNotification], bool]:
     """Admin → Notifications: newest first, filtered; one query."""
     from sqlalchemy.orm import joinedload
 
     n = CustomerNotification
-    stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(),
-                                                                 n.id.desc())
+    stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(), n.id.desc())
     if filters.status in STATUSES:
         stmt = stmt.where(n.status == filters.status)
     if filters.designer_id:
@@ -181,10 +256,11 @@ def log_page(session: Session, *, filters: LogFilter, page: int = 1, page_size: 
     if filters.customer_id:
         stmt = stmt.where(n.customer_id == filters.customer_id)
     if filters.since:
-        stmt = stmt.where(n.created_at >= dt.datetime.combine(filters.since, dt.time(),
-                                                              dt.UTC))
+        stmt = stmt.where(n.created_at >= dt.datetime.combine(filters.since, dt.time(), dt.UTC))
     if filters.until:
-        stmt = stmt.where(n.created_at < dt.datetime.combine(
-            filters.until + dt.timedelta(days=1), dt.time(), dt.UTC))
+        stmt = stmt.where(
+            n.created_at
+            < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        )
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size

@@ -56,8 +56,15 @@ def _no_breaks(value: str, field: str) -> str:
     return value.strip()
 
 
-def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict[str, Any],
-                  changed_by: User, ip: str | None) -> None:
+def save_settings(
+    session: Session,
+    *,
+    user: User,
+    data: SmtpInput,
+    config: dict[str, Any],
+    changed_by: User,
+    ip: str | None,
+) -> None:
     """Store a designer's SMTP settings; an empty host and port switch back to the default
     mailer. The password is encrypted and never shown again."""
     host = _no_breaks(data.host, "host")
@@ -65,8 +72,14 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     if not host and not data.port:
         if settings is not None:  # delete-orphan: the row goes, and the user knows it now
             user.smtp_settings = None  # type: ignore[attr-defined]
-        activity.record(session, kind="smtp.cleared", actor=changed_by.name, ip=ip,
-                        user_id=user.id, detail=f"{user.email} now uses the default mailer")
+        activity.record(
+            session,
+            kind="smtp.cleared",
+            actor=changed_by.name,
+            ip=ip,
+            user_id=user.id,
+            detail=f"{user.email} now uses the default mailer",
+        )
         return
     if not host or " " in host or len(host) > 255:
         raise ServiceError("Enter the SMTP server's host name, e.g. smtp.example.com.", "host")
@@ -75,18 +88,24 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     if data.security not in SECURITY_CHOICES:
         raise ServiceError("Choose STARTTLS or SSL/TLS.", "security")
     if data.security == "none" and not config["SMTP_ALLOW_INSECURE"]:
-        raise ServiceError("Unencrypted SMTP is switched off on this server; choose STARTTLS "
-                           "or SSL/TLS.", "security")
+        raise ServiceError(
+            "Unencrypted SMTP is switched off on this server; choose STARTTLS or SSL/TLS.",
+            "security",
+        )
     username = _no_breaks(data.username, "username")
     from_name = _no_breaks(data.from_name, "from_name")
-    from_address = normalise_email(_no_breaks(data.from_address, "from_address")) \
-        if data.from_address.strip() else ""
+    from_address = (
+        normalise_email(_no_breaks(data.from_address, "from_address"))
+        if data.from_address.strip()
+        else ""
+    )
     if not from_address:
         raise ServiceError("Enter the address your mail comes from.", "from_address")
     reply_to = normalise_email(data.reply_to) if data.reply_to.strip() else ""
     if username and not data.password:
-        _require_password(settings, host=host, port=data.port, username=username,
-                          security=data.security)
+        _require_password(
+            settings, host=host, port=data.port, username=username, security=data.security
+        )
     if settings is None:
         settings = SmtpSettings(user=user)
         session.add(settings)
@@ -95,30 +114,33 @@ def save_settings(session: Session, *, user: User, data: SmtpInput, config: dict
     if not username:
         settings.password_encrypted = None
     elif data.password:
-        settings.password_encrypted = secrets.encrypt(config["SMTP_ENCRYPTION_KEYS"],
-                                                      data.password)
+        settings.password_encrypted = secrets.encrypt(config["SMTP_ENCRYPTION_KEYS"], data.password)
     settings.from_name, settings.from_address = from_name or None, from_address
     settings.reply_to = reply_to or None
     settings.last_status = settings.last_error = settings.failing_since = None
     settings.last_tested_at = None
-    activity.record(session, kind="smtp.changed", actor=changed_by.name, ip=ip,
-                    user_id=user.id, detail=f"{user.email}: {host}:{data.port} "
-                                            f"({data.security})")
+    activity.record(
+        session,
+        kind="smtp.changed",
+        actor=changed_by.name,
+        ip=ip,
+        user_id=user.id,
+        detail=f"{user.email}: {host}:{data.port} ({data.security})",
+    )
 
 
-def _require_password(settings: SmtpSettings | None, *, host: str, port: int, username: str,
-                      security: str) -> None:
+def _require_password(
+    settings: SmtpSettings | None, *, host: str, port: int, username: str, security: str
+) -> None:
     """The saved password goes only where, and as protected as, it went when it was typed:
     another server, port, username or security setting (STARTTLS to none would put it on the
     wire in clear) needs it typed again."""
     if settings is None or not settings.password_encrypted:
         raise ServiceError("Enter the password for this username.", "password")
     if (host, port, username) != (settings.host, settings.port, settings.username or ""):
-        raise ServiceError("Enter the password again: the server or username changed.",
-                           "password")
+        raise ServiceError("Enter the password again: the server or username changed.", "password")
     if security != settings.security:
-        raise ServiceError("Enter the password again: the security setting changed.",
-                           "password")
+        raise ServiceError("Enter the password again: the security setting changed.", "password")
 
 
 def own_server(user: User) -> SmtpSettings | None:
@@ -127,40 +149,54 @@ def own_server(user: User) -> SmtpSettings | None:
     return settings if settings is not None and settings.configured else None
 
 
-def designer_mailer(settings: SmtpSettings, config: dict[str, Any], *, timeout: float
-                    ) -> SmtpMailer:
+def designer_mailer(
+    settings: SmtpSettings, config: dict[str, Any], *, timeout: float
+) -> SmtpMailer:
     password = None
     if settings.password_encrypted:
         try:
-            password = secrets.decrypt(config["SMTP_ENCRYPTION_KEYS"],
-                                       settings.password_encrypted)
+            password = secrets.decrypt(config["SMTP_ENCRYPTION_KEYS"], settings.password_encrypted)
         except secrets.UnreadablePassword as exc:
             raise SendError("config", str(exc), permanent=True) from exc
     assert settings.host and settings.port
-    addresses = check_host(settings.host, settings.port,
-                           allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"])
-    return SmtpMailer(host=settings.host, port=settings.port, security=settings.security,
-                      username=settings.username, password=password, timeout=timeout,
-                      cafile=config.get("SMTP_CA_FILE"), name="designer", addresses=addresses)
+    addresses = check_host(
+        settings.host, settings.port, allow_private=config["SMTP_ALLOW_PRIVATE_HOSTS"]
+    )
+    return SmtpMailer(
+        host=settings.host,
+        port=settings.port,
+        security=settings.security,
+        username=settings.username,
+        password=password,
+        timeout=timeout,
+        cafile=config.get("SMTP_CA_FILE"),
+        name="designer",
+        addresses=addresses,
+    )
 
 
 def default_sender(config: dict[str, Any], designer: User | None = None) -> Sender:
     if designer is None:
-        return Sender(address=config["SMTP_FROM"], name=config["SMTP_FROM_NAME"],
-                      reply_to=None)
+        return Sender(address=config["SMTP_FROM"], name=config["SMTP_FROM_NAME"], reply_to=None)
     settings = settings_of(designer)
-    return Sender(address=config["SMTP_FROM"], name=designer.name,
-                  reply_to=(settings and settings.reply_to) or designer.email)
+    return Sender(
+        address=config["SMTP_FROM"],
+        name=designer.name,
+        reply_to=(settings and settings.reply_to) or designer.email,
+    )
 
 
-def route(designer: User | None, config: dict[str, Any], *, timeout: float
-          ) -> tuple[Mailer, Sender]:
+def route(
+    designer: User | None, config: dict[str, Any], *, timeout: float
+) -> tuple[Mailer, Sender]:
     """The designer's own server when host and port are set, otherwise the default mailer."""
     settings = own_server(designer) if designer is not None else None
     if designer is not None and settings is not None:
-        sender = Sender(address=settings.from_address or config["SMTP_FROM"],
-                        name=settings.from_name or designer.name,
-                        reply_to=settings.reply_to)
+        sender = Sender(
+            address=settings.from_address or config["SMTP_FROM"],
+            name=settings.from_name or designer.name,
+            reply_to=settings.reply_to,
+        )
         return designer_mailer(settings, config, timeout=timeout), sender
     return default_mailer(config), default_sender(config, designer)
 
@@ -188,8 +224,9 @@ class TestResult:
     mailer: str
 
 
-def send_test_email(session: Session, *, user: User, to: str, config: dict[str, Any],
-                    by: User, ip: str | None) -> TestResult:
+def send_test_email(
+    session: Session, *, user: User, to: str, config: dict[str, Any], by: User, ip: str | None
+) -> TestResult:
     """Send a test message now, with a short timeout, and keep the result on the user."""
     try:
         to = normalise_email(to)
@@ -198,26 +235,46 @@ def send_test_email(session: Session, *, user: User, to: str, config: dict[str, 
     timeout = float(config["SMTP_TEST_TIMEOUT"])
     try:
         mailer, sender = route(user, config, timeout=timeout)
-        subject, text, html = render_email("smtp_test", designer=user, mailer=mailer.name,
-                                           server=settings_of(user))
-        message = build_message(to=to, subject=subject, text=text, html=html,
-                                from_address=sender.address, from_name=sender.name,
-                                reply_to=sender.reply_to,
-                                message_id=message_id_for(config["BASE_URL"]))
+        subject, text, html = render_email(
+            "smtp_test", designer=user, mailer=mailer.name, server=settings_of(user)
+        )
+        message = build_message(
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            from_address=sender.address,
+            from_name=sender.name,
+            reply_to=sender.reply_to,
+            message_id=message_id_for(config["BASE_URL"]),
+        )
         reply = mailer.send(message)
     except HeaderInjection as exc:  # a line break in a stored name or address
         return TestResult(ok=False, message=f"Not sent: {exc}.", mailer="default")
     except SendError as error:
         if own_server(user):
             record_outcome(user, error=error)
-        activity.record(session, kind="smtp.test_failed", actor=by.name, ip=ip,
-                        user_id=user.id, detail=f"to {to}: {error.label}")
-        return TestResult(ok=False, message=f"{error.label}. The server said: {error.reply}",
-                          mailer="designer" if own_server(user) else "default")
+        activity.record(
+            session,
+            kind="smtp.test_failed",
+            actor=by.name,
+            ip=ip,
+            user_id=user.id,
+            detail=f"to {to}: {error.label}",
+        )
+        return TestResult(
+            ok=False,
+            message=f"{error.label}. The server said: {error.reply}",
+            mailer="designer" if own_server(user) else "default",
+        )
     if own_server(user):
         record_outcome(user, error=None)
-    activity.record(session, kind="smtp.test_sent", actor=by.name, ip=ip, user_id=user.id,
-                    detail=f"to {to}")
+    activity.record(
+        session, kind="smtp.test_sent", actor=by.name, ip=ip, user_id=user.id, detail=f"to {to}"
+    )
     through = "your SMTP server" if own_server(user) else "the default mailer"
-    return TestResult(ok=True, message=f"Test email sent to {to} through {through}. "
-                                       f"The server said: {reply}", mailer=mailer.name)
+    return TestResult(
+        ok=True,
+        message=f"Test email sent to {to} through {through}. The server said: {reply}",
+        mailer=mailer.name,
+    )

@@ -28,13 +28,16 @@ def send_due(app: Flask) -> bool:
             return False
         # Read the rows while surely still held: their claimed_until is what `keep_claim` checks,
         # so a batch slower than its lease does not send what another worker took over.
-        notes = session.scalars(sa.select(CustomerNotification)
-                                .where(CustomerNotification.id.in_(ids))
-                                .order_by(CustomerNotification.id)).all()
+        notes = session.scalars(
+            sa.select(CustomerNotification)
+            .where(CustomerNotification.id.in_(ids))
+            .order_by(CustomerNotification.id)
+        ).all()
         for index, note in enumerate(notes):
-            if not services.keep_claim(session, note, lease=lease, waiting=notes[index + 1:]):
-                log.warning("notification %s: lease ran out before sending; left to another "
-                            "worker", note.id)
+            if not services.keep_claim(session, note, lease=lease, waiting=notes[index + 1 :]):
+                log.warning(
+                    "notification %s: lease ran out before sending; left to another worker", note.id
+                )
                 continue
             send(session, note)
             session.commit()
@@ -46,17 +49,25 @@ def send_due(app: Flask) -> bool:
 def send(session: Session, note: CustomerNotification) -> None:
     """One attempt at one notification; the row records what happened."""
     config = current_app.config
-    designer = session.get(User, note.designer_id) if note.kind == "proof" and \
-        note.designer_id else None
+    designer = (
+        session.get(User, note.designer_id) if note.kind == "proof" and note.designer_id else None
+    )
     mailer_name = "designer" if designer is not None and smtp.own_server(designer) else "default"
     try:
         mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
         mailer_name = mailer.name
         template, context = content_for(session, note)
         subject, text, html = render_email(template, **context)
-        message = build_message(to=note.to_address, subject=subject, text=text, html=html,
-                                from_address=sender.address, from_name=sender.name,
-                                reply_to=sender.reply_to, message_id=note.message_id)
+        message = build_message(
+            to=note.to_address,
+            subject=subject,
+            text=text,
+            html=html,
+            from_address=sender.address,
+            from_name=sender.name,
+            reply_to=sender.reply_to,
+            message_id=note.message_id,
+        )
         reply = mailer.send(message)
     except (NotSendable, HeaderInjection) as exc:
         services.cancel(note, str(exc) if isinstance(exc, NotSendable) else f"Not sent: {exc}")

@@ -39,8 +39,11 @@ def _tester_key() -> str:
 def settings_form(user: User, *, posted: bool = True) -> SmtpSettingsForm:
     """The settings form as posted, or (posted=False, e.g. after Send Test Email was posted)
     filled from the user's saved settings."""
-    form = SmtpSettingsForm(obj=None, allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"],
-                            **({} if posted else {"formdata": None}))
+    form = SmtpSettingsForm(
+        obj=None,
+        allow_insecure=current_app.config["SMTP_ALLOW_INSECURE"],
+        **({} if posted else {"formdata": None}),
+    )
     saved = settings_of(user)
     if (request.method == "GET" or not posted) and saved is not None:
         form.host.data, form.port.data = saved.host, saved.port
@@ -55,21 +58,36 @@ def save(user: User, form: SmtpSettingsForm) -> bool:
     if not form.validate_on_submit():
         return False
     session = get_session()
-    data = smtp.SmtpInput(host=form.host.data or "", port=form.port.data,
-                          security=form.security.data, username=form.username.data or "",
-                          password=form.password.data or "", from_name=form.from_name.data or "",
-                          from_address=form.from_address.data or "",
-                          reply_to=form.reply_to.data or "")
+    data = smtp.SmtpInput(
+        host=form.host.data or "",
+        port=form.port.data,
+        security=form.security.data,
+        username=form.username.data or "",
+        password=form.password.data or "",
+        from_name=form.from_name.data or "",
+        from_address=form.from_address.data or "",
+        reply_to=form.reply_to.data or "",
+    )
     try:
-        smtp.save_settings(session, user=user, data=data, config=current_app.config,
-                           changed_by=current_user, ip=client_ip())
+        smtp.save_settings(
+            session,
+            user=user,
+            data=data,
+            config=current_app.config,
+            changed_by=current_user,
+            ip=client_ip(),
+        )
     except ServiceError as exc:
         session.rollback()
         apply_error(form, exc)
         return False
     session.commit()
-    flash("Email settings saved. Send a test email to check them." if smtp.own_server(user)
-          else "Saved: notifications now go through the default mailer.", "success")
+    flash(
+        "Email settings saved. Send a test email to check them."
+        if smtp.own_server(user)
+        else "Saved: notifications now go through the default mailer.",
+        "success",
+    )
     return True
 
 
@@ -78,8 +96,14 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
         return None
     session = get_session()
     try:
-        result = smtp.send_test_email(session, user=user, to=form.to.data,
-                                      config=current_app.config, by=current_user, ip=client_ip())
+        result = smtp.send_test_email(
+            session,
+            user=user,
+            to=form.to.data,
+            config=current_app.config,
+            by=current_user,
+            ip=client_ip(),
+        )
     except ServiceError as exc:
         apply_error(form, exc)
         return None
@@ -87,15 +111,22 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
     return result
 
 
-def _own_page(form: SmtpSettingsForm | None = None, test_form: TestEmailForm | None = None,
-              result: smtp.TestResult | None = None, status: int = 200) -> tuple[str, int]:
+def _own_page(
+    form: SmtpSettingsForm | None = None,
+    test_form: TestEmailForm | None = None,
+    result: smtp.TestResult | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     test_form = test_form or TestEmailForm()
     if not test_form.to.data:
         test_form.to.data = current_user.email
-    return render_template("notifications/own_settings.html", user=current_user,
-                           smtp_form=form or settings_form(current_user, posted=False),
-                           test_form=test_form,
-                           result=result), status
+    return render_template(
+        "notifications/own_settings.html",
+        user=current_user,
+        smtp_form=form or settings_form(current_user, posted=False),
+        test_form=test_form,
+        result=result,
+    ), status
 
 
 @bp.route("/account/email", methods=["GET", "POST"])
@@ -129,13 +160,17 @@ def email_forms(user: User) -> dict[str, object]:
     """What the Email section of Admin → Users → Edit needs."""
     test_form = TestEmailForm()
     test_form.to.data = current_user.email
-    return {"smtp_form": settings_form(user, posted=False), "test_form": test_form,
-            "result": None}
+    return {"smtp_form": settings_form(user, posted=False), "test_form": test_form, "result": None}
 
 
-def admin_page(user: User, *, smtp_form: SmtpSettingsForm | None = None,
-               test_form: TestEmailForm | None = None, result: smtp.TestResult | None = None,
-               status: int = 200) -> tuple[str, int]:
+def admin_page(
+    user: User,
+    *,
+    smtp_form: SmtpSettingsForm | None = None,
+    test_form: TestEmailForm | None = None,
+    result: smtp.TestResult | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     from proofdesk.accounts.forms import UserForm
 
     test_form = test_form or TestEmailForm()
@@ -143,11 +178,14 @@ def admin_page(user: User, *, smtp_form: SmtpSettingsForm | None = None,
         test_form.to.data = current_user.email
     # formdata=None: the posted form was the email one; the user form shows what is saved
     # (bound to that post, the unchecked "Active" box would deactivate the user on Save).
-    return render_template("admin/user_form.html", form=UserForm(formdata=None, obj=user),
-                           user=user,
-                           smtp_form=smtp_form or settings_form(user, posted=False),
-                           test_form=test_form,
-                           result=result), status
+    return render_template(
+        "admin/user_form.html",
+        form=UserForm(formdata=None, obj=user),
+        user=user,
+        smtp_form=smtp_form or settings_form(user, posted=False),
+        test_form=test_form,
+        result=result,
+    ), status
 
 
 @bp.post("/admin/users/<int:user_id>/email")
@@ -187,15 +225,25 @@ def log() -> str:
     session = get_session()
     filters = services.LogFilter(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
-        designer_id=id_arg("designer"), customer_id=id_arg("customer"),
-        since=_date_arg("since"), until=_date_arg("until"))
+        designer_id=id_arg("designer"),
+        customer_id=id_arg("customer"),
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+    )
     page = page_arg()
     rows, has_more = services.log_page(session, filters=filters, page=page)
     designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
     customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
-    return render_template("notifications/log.html", rows=rows, has_more=has_more, page=page,
-                           filters=filters, statuses=STATUSES, designers=designers,
-                           customer=customer)
+    return render_template(
+        "notifications/log.html",
+        rows=rows,
+        has_more=has_more,
+        page=page,
+        filters=filters,
+        statuses=STATUSES,
+        designers=designers,
+        customer=customer,
+    )
 
 
 @bp.post("/admin/notifications/<int:note_id>/retry")

@@ -20,7 +20,6 @@ from proofdesk.web import limiter
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
-
 def _me() -> Customer:
     customer = current_customer()
     assert customer is not None
@@ -32,8 +31,11 @@ def _proof(proof_id: int) -> Proof:
 
 
 def _who(proof: Proof) -> screen.Audience:
-    return screen.Audience(urls=ReviewUrls("portal", {"proof_id": proof.id}),
-                           template="review/share.html", customer=_me())
+    return screen.Audience(
+        urls=ReviewUrls("portal", {"proof_id": proof.id}),
+        template="review/share.html",
+        customer=_me(),
+    )
 
 
 @bp.get("")
@@ -41,8 +43,9 @@ def _who(proof: Proof) -> screen.Audience:
 def index() -> str:
     page = page_arg()
     proofs, has_more = services.customer_proofs(get_session(), customer=_me(), page=page)
-    return render_template("portal/index.html", proofs=proofs, page=page, has_more=has_more,
-                           customer=_me())
+    return render_template(
+        "portal/index.html", proofs=proofs, page=page, has_more=has_more, customer=_me()
+    )
 
 
 @bp.get("/proofs/<int:proof_id>")
@@ -108,15 +111,17 @@ def diff(proof_id: int, a: int, b: int, page: int) -> Response:
 @bp.get("/proofs/<int:proof_id>/v/<int:number>/pages/<int:page>")
 @customer_required
 def page_image(proof_id: int, number: int, page: int) -> Response:
-    return serving.send_page(serving.version_or_404(get_session(), _proof(proof_id), number),
-                             page, thumb=False)
+    return serving.send_page(
+        serving.version_or_404(get_session(), _proof(proof_id), number), page, thumb=False
+    )
 
 
 @bp.get("/proofs/<int:proof_id>/v/<int:number>/thumbs/<int:page>")
 @customer_required
 def page_thumb(proof_id: int, number: int, page: int) -> Response:
-    return serving.send_page(serving.version_or_404(get_session(), _proof(proof_id), number),
-                             page, thumb=True)
+    return serving.send_page(
+        serving.version_or_404(get_session(), _proof(proof_id), number), page, thumb=True
+    )
 
 
 @bp.get("/proofs/<int:proof_id>/v/<int:number>/file")

@@ -21,12 +21,18 @@ def can_see(viewer: Viewer | None, proof: Proof) -> bool:
     if isinstance(viewer, ShareLink):
         # Retired links open nothing, not even for the proof's customer: they use the portal,
         # where what they do is recorded under their account.
-        return current_app.config["LEGACY_PUBLIC_LINKS_ENABLED"] \
-            and viewer.revoked_at is None and viewer.proof_id == proof.id
+        return (
+            current_app.config["LEGACY_PUBLIC_LINKS_ENABLED"]
+            and viewer.revoked_at is None
+            and viewer.proof_id == proof.id
+        )
     if isinstance(viewer, Customer):
         credential = viewer.credential
-        return credential is not None and credential.disabled_at is None \
+        return (
+            credential is not None
+            and credential.disabled_at is None
             and proof.customer_id == viewer.id
+        )
     return False
 
 

@@ -26,19 +26,38 @@ def fill(template: str, values: dict[str, str]) -> str:
 
 
 def proof_values(proof: Proof, version: int, link: str = "") -> dict[str, str]:
-    return {"customer_name": proof.customer.name, "proof_title": proof.title,
-            "version": str(version), "designer_name": proof.designer.name, "link": link}
+    return {
+        "customer_name": proof.customer.name,
+        "proof_title": proof.title,
+        "version": str(version),
+        "designer_name": proof.designer.name,
+        "link": link,
+    }
 
 
-def notify_customer(session: Session, *, proof: Proof, version_number: int,
-                    custom_message: str | None, config: dict[str, Any]) -> CustomerNotification:
-    """"Notify customer now": one outbox row, in the same transaction as the upload."""
-    subject = " ".join(fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"],
-                            proof_values(proof, version_number)).split())
-    return queue(session, kind="proof", customer=proof.customer, subject=subject,
-                 base_url=config["BASE_URL"], proof_id=proof.id, version_number=version_number,
-                 designer_id=proof.designer_id,
-                 custom_message=(custom_message or "").strip() or None)
+def notify_customer(
+    session: Session,
+    *,
+    proof: Proof,
+    version_number: int,
+    custom_message: str | None,
+    config: dict[str, Any],
+) -> CustomerNotification:
+    """ "Notify customer now": one outbox row, in the same transaction as the upload."""
+    subject = " ".join(
+        fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"], proof_values(proof, version_number)).split()
+    )
+    return queue(
+        session,
+        kind="proof",
+        customer=proof.customer,
+        subject=subject,
+        base_url=config["BASE_URL"],
+        proof_id=proof.id,
+        version_number=version_number,
+        designer_id=proof.designer_id,
+        custom_message=(custom_message or "").strip() or None,
+    )
 
 
 def proof_link(session: Session, proof: Proof, customer: Customer, config: dict[str, Any]) -> str:
@@ -47,16 +66,19 @@ def proof_link(session: Session, proof: Proof, customer: Customer, config: dict[
     base_url = config["BASE_URL"]
     portal = f"{base_url}/portal/proofs/{proof.id}"
     can_log_in = customer.credential is not None and customer.credential.disabled_at is None
-    if config["CUSTOMER_LOGIN_ENABLED"] and (can_log_in or
-                                             not config["LEGACY_PUBLIC_LINKS_ENABLED"]):
+    if config["CUSTOMER_LOGIN_ENABLED"] and (
+        can_log_in or not config["LEGACY_PUBLIC_LINKS_ENABLED"]
+    ):
         return portal
     link = active_share_link(session, proof)
     if link is None:
         raise NotSendable("Not sent: the proof has no working share link (it was revoked).")
     url = share_url(link)
     if url is None:
-        raise NotSendable("Not sent: SECRET_KEY changed since the share link was made; issue a "
-                          "new link on the proof page and send the notification again.")
+        raise NotSendable(
+            "Not sent: SECRET_KEY changed since the share link was made; issue a "
+            "new link on the proof page and send the notification again."
+        )
     return url
 
 

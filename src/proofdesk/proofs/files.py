@@ -29,8 +29,12 @@ KINDS = {  # magic bytes → (kind, content type, extension)
     b"MM\x00*": ("image", "image/tiff", "tif"),
     b"%PDF-": ("pdf", "application/pdf", "pdf"),
 }
-PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/tiff": "TIFF",
-                  "image/webp": "WEBP"}
+PILLOW_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/tiff": "TIFF",
+    "image/webp": "WEBP",
+}
 ACCEPTED = "PNG, JPEG, WebP, TIFF or PDF"
 
 
@@ -91,8 +95,14 @@ def inspect(stream: IO[bytes], *, max_bytes: int, max_pixels: int, max_pages: in
         _open_image(stream, content_type, max_pixels).close()
         pages = 1
     stream.seek(0)
-    return ArtworkFile(kind=kind, content_type=content_type, extension=extension, size=size,
-                       sha256=sha, page_count=pages)
+    return ArtworkFile(
+        kind=kind,
+        content_type=content_type,
+        extension=extension,
+        size=size,
+        sha256=sha,
+        page_count=pages,
+    )
 
 
 def _open_image(stream: IO[bytes], content_type: str, max_pixels: int) -> Image.Image:
@@ -108,10 +118,15 @@ def _open_image(stream: IO[bytes], content_type: str, max_pixels: int) -> Image.
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ServiceError(
             f"The image is too large to show: at most {max_pixels // 1_000_000} megapixels. "
-            "Export it at a lower resolution.", "file") from exc
+            "Export it at a lower resolution.",
+            "file",
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ServiceError("The image is damaged or incomplete and cannot be opened. "
-                           "Export it again and upload the new file.", "file") from exc
+        raise ServiceError(
+            "The image is damaged or incomplete and cannot be opened. "
+            "Export it again and upload the new file.",
+            "file",
+        ) from exc
     return image
 
 
@@ -158,8 +173,9 @@ def render_image(data: bytes, content_type: str, max_pixels: int) -> RenderedPag
         return _page_images(image, 1)
 
 
-def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int]
-                     ) -> Iterator[RenderedPage]:
+def render_pdf_pages(
+    source: bytes | str | IO[bytes], numbers: Iterable[int]
+) -> Iterator[RenderedPage]:
     """Render the given 1-based pages of a PDF (bytes, a path or an open file), each scaled
     so its long side fits the preview. Takes no lock and has no time or memory bound: only
     the child process of sandbox.render_pdf_pages calls it."""

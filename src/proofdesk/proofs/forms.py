@@ -8,29 +8,38 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional
 
 FILE_HELP = "PNG, JPEG, WebP, TIFF or PDF (several pages welcome)."
-NOTIFY_HELP = ("Email the customer a link as soon as the upload is done. Your message above "
-               "becomes the email's text; without one, the standard text is used.")
+NOTIFY_HELP = (
+    "Email the customer a link as soon as the upload is done. Your message above "
+    "becomes the email's text; without one, the standard text is used."
+)
 
 
 class ProofForm(FlaskForm):
-    customer_id = SelectField("Customer", coerce=int, validate_choice=False,
-                              validators=[DataRequired(message="Choose a customer.")],
-                              description="Not in the list? Open the customer under Customers "
-                                          "and choose “Upload a proof” there.")
+    customer_id = SelectField(
+        "Customer",
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(message="Choose a customer.")],
+        description="Not in the list? Open the customer under Customers "
+        "and choose “Upload a proof” there.",
+    )
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     message = TextAreaField("Message to the customer", validators=[Optional(), Length(max=5000)])
     due_date = DateField("Due date", validators=[Optional()])
-    file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
-                     description=FILE_HELP)
+    file = FileField(
+        "Artwork file", validators=[FileRequired("Choose the artwork file.")], description=FILE_HELP
+    )
     notify = BooleanField("Notify customer now", description=NOTIFY_HELP)
-    require_terms = BooleanField("Ask the customer to tick the approval terms",
-                                 description="They confirm the studio's terms (set by the "
-                                             "operator) before they can approve.")
+    require_terms = BooleanField(
+        "Ask the customer to tick the approval terms",
+        description="They confirm the studio's terms (set by the "
+        "operator) before they can approve.",
+    )
 
 
 class VersionForm(FlaskForm):
-    message = TextAreaField("What changed (optional)",
-                            validators=[Optional(), Length(max=5000)])
-    file = FileField("Artwork file", validators=[FileRequired("Choose the artwork file.")],
-                     description=FILE_HELP)
+    message = TextAreaField("What changed (optional)", validators=[Optional(), Length(max=5000)])
+    file = FileField(
+        "Artwork file", validators=[FileRequired("Choose the artwork file.")], description=FILE_HELP
+    )
     notify = BooleanField("Notify customer now", description=NOTIFY_HELP)

@@ -45,8 +45,7 @@ class Proof(Base):
     require_terms: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Locked for production: no more decisions, withdrawals or versions.
     locked_at: Mapped[dt.datetime | None]
-    locked_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    locked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     designer: Mapped[User] = relationship(foreign_keys=[designer_id])
     customer: Mapped[Customer] = relationship()
@@ -104,9 +103,7 @@ class ProofPage(Base):
     )
 
     id: Mapped[intpk]
-    version_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("proof_versions.id", ondelete="CASCADE"))
     number: Mapped[int]
     image_key: Mapped[str] = mapped_column(sa.String(300))
     thumb_key: Mapped[str] = mapped_column(sa.String(300))
@@ -133,7 +130,8 @@ class Activity(Base):
     )
     # The customer whose record or login this was about (email changes, invitations, resets).
     customer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="CASCADE"))
+        sa.ForeignKey("customers.id", ondelete="CASCADE")
+    )
     actor: Mapped[str] = mapped_column(sa.String(200))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
     ip: Mapped[str | None] = mapped_column(sa.String(64))

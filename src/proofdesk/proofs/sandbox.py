@@ -31,8 +31,10 @@ class Bounds:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bounds:
-        return cls(timeout=float(config["RENDER_TIMEOUT_SECONDS"]),
-                   memory_mb=int(config["RENDER_MEMORY_MB"]))
+        return cls(
+            timeout=float(config["RENDER_TIMEOUT_SECONDS"]),
+            memory_mb=int(config["RENDER_MEMORY_MB"]),
+        )
 
 
 class RenderError(Exception):
@@ -44,16 +46,21 @@ class RenderError(Exception):
         self.detail = detail
 
 
-def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int], *,
-                     bounds: Bounds) -> list[files.RenderedPage]:
+def render_pdf_pages(
+    source: bytes | str | IO[bytes], numbers: Iterable[int], *, bounds: Bounds
+) -> list[files.RenderedPage]:
     """Render the given 1-based pages in a child process. Each page must arrive within
     `bounds.timeout` seconds, or the child is killed and RenderError("timeout") raised."""
     numbers = list(numbers)
     if not numbers:
         return []
     receive, send = _FORK.Pipe(duplex=False)
-    child = _FORK.Process(target=_child, args=(send, source, numbers, bounds.memory_mb),
-                          daemon=True, name="proofdesk-render")
+    child = _FORK.Process(
+        target=_child,
+        args=(send, source, numbers, bounds.memory_mb),
+        daemon=True,
+        name="proofdesk-render",
+    )
     with files.PDFIUM_LOCK:
         child.start()
     send.close()
@@ -61,14 +68,14 @@ def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int], *,
     try:
         for number in numbers:
             if not receive.poll(bounds.timeout):
-                raise RenderError("timeout", f"page {number} took longer than "
-                                             f"{bounds.timeout:g} s")
+                raise RenderError("timeout", f"page {number} took longer than {bounds.timeout:g} s")
             try:
                 kind, payload = receive.recv()
             except EOFError:
                 child.join(1)
-                raise RenderError("crashed", f"the renderer stopped on page {number} "
-                                             f"(exit code {child.exitcode})") from None
+                raise RenderError(
+                    "crashed", f"the renderer stopped on page {number} (exit code {child.exitcode})"
+                ) from None
             if kind != "page":
                 raise RenderError(kind, payload)
             pages.append(payload)
@@ -82,8 +89,9 @@ def render_pdf_pages(source: bytes | str | IO[bytes], numbers: Iterable[int], *,
     return pages
 
 
-def _child(conn: Connection, source: bytes | str | IO[bytes], numbers: list[int],
-           memory_mb: int) -> None:
+def _child(
+    conn: Connection, source: bytes | str | IO[bytes], numbers: list[int], memory_mb: int
+) -> None:
     """Runs in the forked child: cap its address space, render, send each page back."""
     try:
         _limit_memory(memory_mb)

@@ -34,10 +34,12 @@ class Limits:
 
     @classmethod
     def from_config(cls, config: dict[str, int]) -> Limits:
-        return cls(max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                   max_pixels=config["MAX_IMAGE_MEGAPIXELS"] * 1_000_000,
-                   max_pages=config["MAX_PDF_PAGES"],
-                   render=sandbox.Bounds.from_config(config))
+        return cls(
+            max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
+            max_pixels=config["MAX_IMAGE_MEGAPIXELS"] * 1_000_000,
+            max_pages=config["MAX_PDF_PAGES"],
+            render=sandbox.Bounds.from_config(config),
+        )
 
 
 @dataclass(frozen=True)
@@ -53,34 +55,57 @@ def _clean_filename(name: str) -> str:
     return name.strip()[:200] or "artwork"
 
 
-def _store_page(session: Session, storage: Storage, version: ProofVersion, prefix: str,
-                page: files.RenderedPage) -> ProofPage:
+def _store_page(
+    session: Session, storage: Storage, version: ProofVersion, prefix: str, page: files.RenderedPage
+) -> ProofPage:
     image_key = f"{prefix}/page-{page.number}.jpg"
     thumb_key = f"{prefix}/thumb-{page.number}.jpg"
     for key, data in ((image_key, page.preview), (thumb_key, page.thumb)):
         track_new_file(session, storage, key)
         storage.save(key, io.BytesIO(data), "image/jpeg")
-    row = ProofPage(version_id=version.id, number=page.number, image_key=image_key,
-                    thumb_key=thumb_key, width=page.width, height=page.height)
+    row = ProofPage(
+        version_id=version.id,
+        number=page.number,
+        image_key=image_key,
+        thumb_key=thumb_key,
+        width=page.width,
+        height=page.height,
+    )
     session.add(row)
     return row
 
 
 def _add_version_row(
-    session: Session, *, storage: Storage, proof: Proof, number: int, upload: Upload,
-    limits: Limits, uploaded_by: User,
+    session: Session,
+    *,
+    storage: Storage,
+    proof: Proof,
+    number: int,
+    upload: Upload,
+    limits: Limits,
+    uploaded_by: User,
 ) -> ProofVersion:
-    artwork = files.inspect(upload.stream, max_bytes=limits.max_bytes,
-                            max_pixels=limits.max_pixels, max_pages=limits.max_pages)
+    artwork = files.inspect(
+        upload.stream,
+        max_bytes=limits.max_bytes,
+        max_pixels=limits.max_pixels,
+        max_pages=limits.max_pages,
+    )
     prefix = f"versions/{uuid.uuid4().hex}"
     file_key = f"{prefix}/original.{artwork.extension}"
     track_new_file(session, storage, file_key)
     storage.save(file_key, upload.stream, artwork.content_type)
     version = ProofVersion(
-        proof=proof, number=number, file_key=file_key,
-        original_filename=_clean_filename(upload.filename), content_type=artwork.content_type,
-        kind=artwork.kind, size_bytes=artwork.size, sha256=artwork.sha256,
-        page_count=artwork.page_count, uploaded_by_id=uploaded_by.id,
+        proof=proof,
+        number=number,
+        file_key=file_key,
+        original_filename=_clean_filename(upload.filename),
+        content_type=artwork.content_type,
+        kind=artwork.kind,
+        size_bytes=artwork.size,
+        sha256=artwork.sha256,
+        page_count=artwork.page_count,
+        uploaded_by_id=uploaded_by.id,
     )
     session.add(version)
     session.flush()
@@ -102,22 +127,37 @@ def _first_pdf_page(stream: IO[bytes], bounds: sandbox.Bounds) -> files.Rendered
         return sandbox.render_pdf_pages(stream, [1], bounds=bounds)[0]
     except sandbox.RenderError as exc:
         if exc.reason == "timeout":
-            message = (f"The PDF takes too long to render (page 1 needs more than "
-                       f"{bounds.timeout:g} seconds). Simplify it, for example flatten "
-                       "transparency or rasterise very detailed vector art, and upload it again.")
+            message = (
+                f"The PDF takes too long to render (page 1 needs more than "
+                f"{bounds.timeout:g} seconds). Simplify it, for example flatten "
+                "transparency or rasterise very detailed vector art, and upload it again."
+            )
         elif exc.reason == "memory":
-            message = ("The PDF needs too much memory to render. Export it again with smaller "
-                       "images or at a lower resolution.")
+            message = (
+                "The PDF needs too much memory to render. Export it again with smaller "
+                "images or at a lower resolution."
+            )
         else:  # damaged, or the renderer died (PDFium ends the process when out of memory)
-            message = ("The PDF is damaged or too complex, and its first page cannot be "
-                       "rendered. Export it again and upload the new file.")
+            message = (
+                "The PDF is damaged or too complex, and its first page cannot be "
+                "rendered. Export it again and upload the new file."
+            )
         raise ServiceError(message, "file") from exc
 
 
 def create_proof(
-    session: Session, *, storage: Storage, designer: User, customer_id: int, title: str,
-    message: str | None, due_date: dt.date | None, upload: Upload, limits: Limits,
-    ip: str | None, require_terms: bool = False,
+    session: Session,
+    *,
+    storage: Storage,
+    designer: User,
+    customer_id: int,
+    title: str,
+    message: str | None,
+    due_date: dt.date | None,
+    upload: Upload,
+    limits: Limits,
+    ip: str | None,
+    require_terms: bool = False,
 ) -> Proof:
     title = " ".join(title.split())  # one line: it becomes an email subject
     if not title:
@@ -127,50 +167,100 @@ def create_proof(
     if customer is None:
         raise ServiceError("Choose a customer.", "customer_id")
     now = utcnow()
-    proof = Proof(designer_id=designer.id, customer_id=customer.id, title=title[:200],
-                  message=(message or "").strip() or None, due_date=due_date,
-                  status="awaiting_review", current_version=1, created_at=now,
-                  last_activity_at=now, require_terms=require_terms)
+    proof = Proof(
+        designer_id=designer.id,
+        customer_id=customer.id,
+        title=title[:200],
+        message=(message or "").strip() or None,
+        due_date=due_date,
+        status="awaiting_review",
+        current_version=1,
+        created_at=now,
+        last_activity_at=now,
+        require_terms=require_terms,
+    )
     session.add(proof)
-    _add_version_row(session, storage=storage, proof=proof, number=1, upload=upload,
-                     limits=limits, uploaded_by=designer)
+    _add_version_row(
+        session,
+        storage=storage,
+        proof=proof,
+        number=1,
+        upload=upload,
+        limits=limits,
+        uploaded_by=designer,
+    )
     from proofdesk.review.services import issue_share_link
 
     issue_share_link(session, proof=proof, by=designer, ip=ip, record_activity=False)
-    activity.record(session, kind="proof.uploaded", actor=designer.name, ip=ip,
-                    proof_id=proof.id, user_id=designer.id,
-                    detail=f"v1: {_clean_filename(upload.filename)}")
+    activity.record(
+        session,
+        kind="proof.uploaded",
+        actor=designer.name,
+        ip=ip,
+        proof_id=proof.id,
+        user_id=designer.id,
+        detail=f"v1: {_clean_filename(upload.filename)}",
+    )
     return proof
 
 
 def add_version(
-    session: Session, *, storage: Storage, proof: Proof, upload: Upload, limits: Limits,
-    uploaded_by: User, ip: str | None, message: str | None = None,
+    session: Session,
+    *,
+    storage: Storage,
+    proof: Proof,
+    upload: Upload,
+    limits: Limits,
+    uploaded_by: User,
+    ip: str | None,
+    message: str | None = None,
 ) -> ProofVersion:
     # Lock the proof row so two uploads at once get numbers n+1 and n+2.
     session.execute(sa.select(Proof.id).where(Proof.id == proof.id).with_for_update())
     session.refresh(proof)
     number = proof.current_version + 1
-    version = _add_version_row(session, storage=storage, proof=proof, number=number,
-                               upload=upload, limits=limits, uploaded_by=uploaded_by)
+    version = _add_version_row(
+        session,
+        storage=storage,
+        proof=proof,
+        number=number,
+        upload=upload,
+        limits=limits,
+        uploaded_by=uploaded_by,
+    )
     proof.current_version = number
     proof.status = "awaiting_review"
     proof.last_activity_at = utcnow()
     if message and message.strip():
         proof.message = message.strip()
-    activity.record(session, kind="version.uploaded", actor=uploaded_by.name, ip=ip,
-                    proof_id=proof.id, user_id=uploaded_by.id,
-                    detail=f"v{number}: {version.original_filename}")
+    activity.record(
+        session,
+        kind="version.uploaded",
+        actor=uploaded_by.name,
+        ip=ip,
+        proof_id=proof.id,
+        user_id=uploaded_by.id,
+        detail=f"v{number}: {version.original_filename}",
+    )
     return version
 
 
 def list_proofs(
-    session: Session, *, viewer: User, status: str | None = None, customer_id: int | None = None,
-    q: str = "", page: int = 1, page_size: int = PAGE_SIZE,
+    session: Session,
+    *,
+    viewer: User,
+    status: str | None = None,
+    customer_id: int | None = None,
+    q: str = "",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> tuple[list[Proof], bool]:
     """One page of My Proofs (everyone's for an admin), newest activity first; one query."""
-    stmt = (sa.select(Proof).options(joinedload(Proof.customer), joinedload(Proof.designer))
-            .order_by(Proof.last_activity_at.desc(), Proof.id.desc()))
+    stmt = (
+        sa.select(Proof)
+        .options(joinedload(Proof.customer), joinedload(Proof.designer))
+        .order_by(Proof.last_activity_at.desc(), Proof.id.desc())
+    )
     if not viewer.is_admin:
         stmt = stmt.where(Proof.designer_id == viewer.id)
     if status in STATUSES:
@@ -178,8 +268,11 @@ def list_proofs(
     if customer_id:
         stmt = stmt.where(Proof.customer_id == customer_id)
     if q.strip():
-        pattern = "%" + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%") \
-            .replace("_", "\\_") + "%"
+        pattern = (
+            "%"
+            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
         stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape="\\"))
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
@@ -187,7 +280,8 @@ def list_proofs(
 
 def version_of(session: Session, proof: Proof, number: int) -> ProofVersion | None:
     return session.scalar(
-        sa.select(ProofVersion).options(joinedload(ProofVersion.pages))
+        sa.select(ProofVersion)
+        .options(joinedload(ProofVersion.pages))
         .where(ProofVersion.proof_id == proof.id, ProofVersion.number == number)
     )
 
@@ -197,19 +291,32 @@ def claim_render_job(session: Session) -> ProofVersion | None:
     now = utcnow()
     candidate = session.scalar(
         sa.select(ProofVersion.id)
-        .where(sa.or_(ProofVersion.render_status == "pending",
-                      sa.and_(ProofVersion.render_status == "rendering",
-                              ProofVersion.render_claimed_until < now)))
-        .order_by(ProofVersion.id).limit(1)
+        .where(
+            sa.or_(
+                ProofVersion.render_status == "pending",
+                sa.and_(
+                    ProofVersion.render_status == "rendering",
+                    ProofVersion.render_claimed_until < now,
+                ),
+            )
+        )
+        .order_by(ProofVersion.id)
+        .limit(1)
     )
     if candidate is None:
         return None
     claimed = session.execute(
         sa.update(ProofVersion)
-        .where(ProofVersion.id == candidate,
-               sa.or_(ProofVersion.render_status == "pending",
-                      sa.and_(ProofVersion.render_status == "rendering",
-                              ProofVersion.render_claimed_until < now)))
+        .where(
+            ProofVersion.id == candidate,
+            sa.or_(
+                ProofVersion.render_status == "pending",
+                sa.and_(
+                    ProofVersion.render_status == "rendering",
+                    ProofVersion.render_claimed_until < now,
+                ),
+            ),
+        )
         .values(render_status="rendering", render_claimed_until=now + RENDER_LEASE)
     )
     session.commit()
@@ -218,8 +325,9 @@ def claim_render_job(session: Session) -> ProofVersion | None:
     return session.get(ProofVersion, candidate)
 
 
-def _store_rendered(session: Session, storage: Storage, version: ProofVersion,
-                    page: files.RenderedPage) -> ProofPage:
+def _store_rendered(
+    session: Session, storage: Storage, version: ProofVersion, page: files.RenderedPage
+) -> ProofPage:
     """Store a page rendered after the upload. The worker and a reviewer's request may render
     the same page at once: each writes its own files, one row wins, the loser's files go."""
     prefix = version.file_key.rsplit("/", 1)[0]
@@ -230,32 +338,54 @@ def _store_rendered(session: Session, storage: Storage, version: ProofVersion,
     storage.save(thumb_key, io.BytesIO(page.thumb), "image/jpeg")
     try:
         with session.begin_nested():
-            row = ProofPage(version_id=version.id, number=page.number, image_key=image_key,
-                            thumb_key=thumb_key, width=page.width, height=page.height)
+            row = ProofPage(
+                version_id=version.id,
+                number=page.number,
+                image_key=image_key,
+                thumb_key=thumb_key,
+                width=page.width,
+                height=page.height,
+            )
             session.add(row)
         return row
     except sa.exc.IntegrityError:
         storage.delete(image_key)
         storage.delete(thumb_key)
-        existing = session.scalar(sa.select(ProofPage).where(
-            ProofPage.version_id == version.id, ProofPage.number == page.number))
+        existing = session.scalar(
+            sa.select(ProofPage).where(
+                ProofPage.version_id == version.id, ProofPage.number == page.number
+            )
+        )
         assert existing is not None
         return existing
 
 
 def _missing_pages(session: Session, version: ProofVersion) -> list[int]:
-    have = set(session.scalars(sa.select(ProofPage.number)
-                               .where(ProofPage.version_id == version.id)))
+    have = set(
+        session.scalars(sa.select(ProofPage.number).where(ProofPage.version_id == version.id))
+    )
     return [n for n in range(1, version.page_count + 1) if n not in have]
 
 
 def _count_pages(session: Session, version: ProofVersion) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(ProofPage)
-                          .where(ProofPage.version_id == version.id)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProofPage)
+            .where(ProofPage.version_id == version.id)
+        )
+        or 0
+    )
 
 
-def render_next_pages(session: Session, *, storage: Storage, version: ProofVersion,
-                      bounds: sandbox.Bounds, batch: int = RENDER_BATCH) -> None:
+def render_next_pages(
+    session: Session,
+    *,
+    storage: Storage,
+    version: ProofVersion,
+    bounds: sandbox.Bounds,
+    batch: int = RENDER_BATCH,
+) -> None:
     """Render the next few missing pages and give the version back to the queue if pages
     remain, so that one long PDF does not hold up other work."""
     todo = _missing_pages(session, version)[:batch]
@@ -268,33 +398,41 @@ def render_next_pages(session: Session, *, storage: Storage, version: ProofVersi
         _mark_failed(session, version, exc, todo[0] if todo else None)
         raise RenderFailed(str(exc)) from exc
     version.pages_rendered = _count_pages(session, version)
-    version.render_status = "done" if version.pages_rendered >= version.page_count \
-        else "pending"
+    version.render_status = "done" if version.pages_rendered >= version.page_count else "pending"
     version.render_claimed_until = None
     session.commit()
 
 
-def _mark_failed(session: Session, version: ProofVersion, exc: Exception,
-                 number: int | None) -> None:
+def _mark_failed(
+    session: Session, version: ProofVersion, exc: Exception, number: int | None
+) -> None:
     page = f"Page {number}" if number else "A page"
     timeout = isinstance(exc, sandbox.RenderError) and exc.reason == "timeout"
     version.render_status = "failed"
-    version.render_error = f"{page} takes too long to render." if timeout \
-        else f"{page} could not be rendered."
+    version.render_error = (
+        f"{page} takes too long to render." if timeout else f"{page} could not be rendered."
+    )
     version.render_claimed_until = None
     session.commit()
 
 
-def render_page_now(session: Session, *, storage: Storage, version: ProofVersion,
-                    number: int, bounds: sandbox.Bounds) -> ProofPage | None:
+def render_page_now(
+    session: Session,
+    *,
+    storage: Storage,
+    version: ProofVersion,
+    number: int,
+    bounds: sandbox.Bounds,
+) -> ProofPage | None:
     """Render one page at once for a reviewer who scrolled to it before the worker did.
     Another process may render it at the same moment; then its row is used. A page that
     cannot be rendered marks the version failed (no reviewer waits for it again): None."""
     if version.kind != "pdf" or not 1 <= number <= version.page_count:
         return None
     try:
-        page = sandbox.render_pdf_pages(str(storage.local_path(version.file_key)), [number],
-                                        bounds=bounds)[0]
+        page = sandbox.render_pdf_pages(
+            str(storage.local_path(version.file_key)), [number], bounds=bounds
+        )[0]
     except sandbox.RenderError as exc:
         _mark_failed(session, version, exc, number)
         return None

@@ -29,8 +29,13 @@ def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
     scrolling through a long PDF never waits for the whole file."""
     page = next((p for p in version.pages if p.number == number), None)
     if page is None and version.render_status != "failed":
-        page = render_page_now(get_session(), storage=get_storage(), version=version,
-                               number=number, bounds=Bounds.from_config(current_app.config))
+        page = render_page_now(
+            get_session(),
+            storage=get_storage(),
+            version=version,
+            number=number,
+            bounds=Bounds.from_config(current_app.config),
+        )
     return page
 
 
@@ -40,14 +45,17 @@ def send_page(version: ProofVersion, number: int, *, thumb: bool) -> Response:
     if page is None:
         abort(404)
     key = page.thumb_key if thumb else page.image_key
-    return Response(storage.stream(key), mimetype="image/jpeg",
-                    headers={"Cache-Control": IMMUTABLE})
+    return Response(
+        storage.stream(key), mimetype="image/jpeg", headers={"Cache-Control": IMMUTABLE}
+    )
 
 
 def content_disposition(filename: str) -> str:
     """RFC 6266: an ASCII fallback and the exact UTF-8 name."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
-                       for c in filename) or "artwork"
+    fallback = (
+        "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+        or "artwork"
+    )
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -77,15 +85,22 @@ def download_name(original: str, content_type: str) -> str:
 def send_original(version: ProofVersion) -> Response:
     storage = get_storage()
     name = download_name(version.original_filename, version.content_type)
-    return Response(storage.stream(version.file_key), mimetype=version.content_type, headers={
-        "Content-Disposition": content_disposition(name),
-        "Content-Length": str(version.size_bytes),
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": IMMUTABLE,
-    })
+    return Response(
+        storage.stream(version.file_key),
+        mimetype=version.content_type,
+        headers={
+            "Content-Disposition": content_disposition(name),
+            "Content-Length": str(version.size_bytes),
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": IMMUTABLE,
+        },
+    )
 
 
 def render_status(version: ProofVersion) -> Response:
-    return jsonify(pages_rendered=version.pages_rendered, page_count=version.page_count,
-                   status=version.render_status,
-                   rendered=sorted(p.number for p in version.pages))
+    return jsonify(
+        pages_rendered=version.pages_rendered,
+        page_count=version.page_count,
+        status=version.render_status,
+        rendered=sorted(p.number for p in version.pages),
+    )

@@ -37,11 +37,20 @@ def dashboard() -> str:
     customer_id = id_arg("customer")
     q = request.args.get("q", "")[:200]
     page = page_arg()
-    proofs, has_more = services.list_proofs(session, viewer=current_user, status=status,
-                                            customer_id=customer_id, q=q, page=page)
+    proofs, has_more = services.list_proofs(
+        session, viewer=current_user, status=status, customer_id=customer_id, q=q, page=page
+    )
     customer = session.get(Customer, customer_id) if customer_id else None
-    return render_template("proofs/dashboard.html", proofs=proofs, has_more=has_more, page=page,
-                           status=status, statuses=STATUSES, customer=customer, q=q)
+    return render_template(
+        "proofs/dashboard.html",
+        proofs=proofs,
+        has_more=has_more,
+        page=page,
+        status=status,
+        statuses=STATUSES,
+        customer=customer,
+        q=q,
+    )
 
 
 FULL_LIST = 1000  # up to this many customers, the upload form lists them all
@@ -56,12 +65,19 @@ def _customer_choices(selected: int | None) -> list[SelectChoice]:
     if count <= FULL_LIST:
         rows = session.execute(sa.select(Customer.id, label).order_by(Customer.name)).all()
     else:
-        recent = (sa.select(Proof.customer_id).where(Proof.designer_id == current_user.id)
-                  .order_by(Proof.last_activity_at.desc()).limit(500).subquery())
-        wanted = sa.or_(Customer.id.in_(sa.select(recent.c.customer_id)),
-                        Customer.id == (selected or 0))
-        rows = session.execute(sa.select(Customer.id, label).where(wanted)
-                               .order_by(Customer.name)).all()
+        recent = (
+            sa.select(Proof.customer_id)
+            .where(Proof.designer_id == current_user.id)
+            .order_by(Proof.last_activity_at.desc())
+            .limit(500)
+            .subquery()
+        )
+        wanted = sa.or_(
+            Customer.id.in_(sa.select(recent.c.customer_id)), Customer.id == (selected or 0)
+        )
+        rows = session.execute(
+            sa.select(Customer.id, label).where(wanted).order_by(Customer.name)
+        ).all()
     return [SelectChoice(0, "Choose a customer…")] + [SelectChoice(r[0], r[1]) for r in rows]
 
 
@@ -83,22 +99,37 @@ def new() -> str | Response:
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
         try:
             proof = services.create_proof(
-                session, storage=get_storage(), designer=current_user,
-                customer_id=form.customer_id.data, title=form.title.data,
-                message=form.message.data, due_date=form.due_date.data, upload=upload,
-                limits=_limits(), ip=client_ip(), require_terms=bool(form.require_terms.data))
+                session,
+                storage=get_storage(),
+                designer=current_user,
+                customer_id=form.customer_id.data,
+                title=form.title.data,
+                message=form.message.data,
+                due_date=form.due_date.data,
+                upload=upload,
+                limits=_limits(),
+                ip=client_ip(),
+                require_terms=bool(form.require_terms.data),
+            )
             if form.notify.data:
-                notify_customer(session, proof=proof, version_number=1,
-                                custom_message=form.message.data, config=current_app.config)
+                notify_customer(
+                    session,
+                    proof=proof,
+                    version_number=1,
+                    custom_message=form.message.data,
+                    config=current_app.config,
+                )
             session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
-            flash(f"Proof uploaded; {proof.customer.name} gets an email in a moment."
-                  if form.notify.data else
-                  "Proof uploaded. Copy the share link below and send it to your customer.",
-                  "success")
+            flash(
+                f"Proof uploaded; {proof.customer.name} gets an email in a moment."
+                if form.notify.data
+                else "Proof uploaded. Copy the share link below and send it to your customer.",
+                "success",
+            )
             return redirect(url_for("proofs.show", proof_id=proof.id))
     status = 400 if request.method == "POST" else 200
     return render_template("proofs/new.html", form=form), status
@@ -107,15 +138,21 @@ def new() -> str | Response:
 def _staff_extra(proof: Proof) -> dict[str, object]:
     session = get_session()
     link = review.active_share_link(session, proof)
-    return {"activities": review.proof_activity(session, proof),
-            "notifications": notes_for_proof(session, proof.id),
-            "share_url": review.share_url(link) if link else None,
-            "link_unshowable": link is not None and review.share_url(link) is None}
+    return {
+        "activities": review.proof_activity(session, proof),
+        "notifications": notes_for_proof(session, proof.id),
+        "share_url": review.share_url(link) if link else None,
+        "link_unshowable": link is not None and review.share_url(link) is None,
+    }
 
 
 def _who(proof: Proof) -> screen.Audience:
-    return screen.Audience(urls=ReviewUrls("proofs", {"proof_id": proof.id}),
-                           template="proofs/show.html", user=current_user, extra=_staff_extra)
+    return screen.Audience(
+        urls=ReviewUrls("proofs", {"proof_id": proof.id}),
+        template="proofs/show.html",
+        user=current_user,
+        extra=_staff_extra,
+    )
 
 
 def _review_page(proof: Proof, number: int | None) -> tuple[str, int]:
@@ -143,29 +180,43 @@ def version(proof_id: int, number: int) -> tuple[str, int]:
 def new_version(proof_id: int) -> str | Response | tuple[str, int]:
     proof = _proof(proof_id)
     if proof.locked_at is not None:
-        flash("This proof is locked for production; unlock it to upload a new version.",
-              "error")
+        flash("This proof is locked for production; unlock it to upload a new version.", "error")
         return redirect(url_for("proofs.show", proof_id=proof.id))
     form = VersionForm()
     if form.validate_on_submit():
         session = get_session()
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
         try:
-            added = services.add_version(session, storage=get_storage(), proof=proof,
-                                         upload=upload, limits=_limits(),
-                                         uploaded_by=current_user, ip=client_ip(),
-                                         message=form.message.data)
+            added = services.add_version(
+                session,
+                storage=get_storage(),
+                proof=proof,
+                upload=upload,
+                limits=_limits(),
+                uploaded_by=current_user,
+                ip=client_ip(),
+                message=form.message.data,
+            )
             if form.notify.data:
-                notify_customer(session, proof=proof, version_number=added.number,
-                                custom_message=form.message.data, config=current_app.config)
+                notify_customer(
+                    session,
+                    proof=proof,
+                    version_number=added.number,
+                    custom_message=form.message.data,
+                    config=current_app.config,
+                )
             session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
-            flash(f"Version {added.number} uploaded; the share link now shows it." +
-                  (f" {proof.customer.name} gets an email in a moment." if form.notify.data
-                   else ""), "success")
+            flash(
+                f"Version {added.number} uploaded; the share link now shows it."
+                + (
+                    f" {proof.customer.name} gets an email in a moment." if form.notify.data else ""
+                ),
+                "success",
+            )
             return redirect(url_for("proofs.show", proof_id=proof.id))
     status = 400 if request.method == "POST" else 200
     return render_template("proofs/new_version.html", form=form, proof=proof), status
@@ -206,8 +257,12 @@ def lock(proof_id: int) -> Response:
     locking = request.form.get("action") != "unlock"
     review.lock(session, proof=proof, by=current_user, locked=locking, ip=client_ip())
     session.commit()
-    flash("Locked for production: no more decisions, withdrawals or versions."
-          if locking else "Unlocked.", "success")
+    flash(
+        "Locked for production: no more decisions, withdrawals or versions."
+        if locking
+        else "Unlocked.",
+        "success",
+    )
     return redirect(url_for("proofs.show", proof_id=proof.id))
 
 
@@ -223,8 +278,11 @@ def certificate(proof_id: int, decision_id: int) -> Response:
         abort(404)
     pdf = approval_certificate(session, storage=get_storage(), proof=proof, decision=decision)
     name = f"approval-record-{proof.id}-v{decision.version.number}.pdf"
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": serving.content_disposition(name)})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": serving.content_disposition(name)},
+    )
 
 
 @bp.post("/<int:proof_id>/share-link")

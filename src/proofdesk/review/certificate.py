@@ -21,8 +21,9 @@ def _latin(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
-                         decision: Decision) -> bytes:
+def approval_certificate(
+    session: Session, *, storage: Storage, proof: Proof, decision: Decision
+) -> bytes:
     version = decision.version
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=False)
@@ -32,8 +33,9 @@ def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
     pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, "Approval record", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 12)
-    pdf.multi_cell(0, 6, _latin(f"{proof.title}, for {proof.customer.name}"),
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 6, _latin(f"{proof.title}, for {proof.customer.name}"), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(3)
     first_page = next((p for p in version.pages if p.number == 1), None)
     top = pdf.get_y()
@@ -44,8 +46,11 @@ def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
         ("Decision", decision.label + (" (withdrawn)" if decision.withdrawn_at else "")),
         ("Version", f"{version.number} of {proof.current_version}: {version.original_filename}"),
         ("File SHA-256", decision.file_sha256 or version.sha256),
-        ("Decided by", decision.reviewer_name +
-         (" (customer account)" if decision.customer_id else " (share link, typed name)")),
+        (
+            "Decided by",
+            decision.reviewer_name
+            + (" (customer account)" if decision.customer_id else " (share link, typed name)"),
+        ),
         ("When (UTC)", decision.created_at.strftime("%Y-%m-%d %H:%M:%S")),
         ("From IP", decision.ip or "unknown"),
         ("Browser", decision.user_agent or "unknown"),
@@ -53,8 +58,12 @@ def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
     if decision.terms:
         rows.append(("Terms accepted", decision.terms))
     if decision.withdrawn_at:
-        rows.append(("Withdrawn", f"{decision.withdrawn_at:%Y-%m-%d %H:%M} UTC: "
-                                  f"{decision.withdrawn_reason or ''}"))
+        rows.append(
+            (
+                "Withdrawn",
+                f"{decision.withdrawn_at:%Y-%m-%d %H:%M} UTC: {decision.withdrawn_reason or ''}",
+            )
+        )
     if proof.locked_at:
         rows.append(("Locked", f"{proof.locked_at:%Y-%m-%d %H:%M} UTC, for production"))
     x = MARGIN + 66
@@ -68,14 +77,12 @@ def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
         pdf.multi_cell(0, 5, _latin(value), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     pdf.set_y(max(pdf.get_y(), top + 90) + 4)
-    open_threads = [t for t in threads_for(session, proof=proof, version=version)
-                    if not t.resolved]
+    open_threads = [t for t in threads_for(session, proof=proof, version=version) if not t.resolved]
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 7, f"Open comments ({len(open_threads)})", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
     if not open_threads:
-        pdf.cell(0, 5, "None: every comment thread was resolved.", new_x="LMARGIN",
-                 new_y="NEXT")
+        pdf.cell(0, 5, "None: every comment thread was resolved.", new_x="LMARGIN", new_y="NEXT")
     for thread in open_threads:
         if pdf.get_y() > 270:
             pdf.cell(0, 5, "... more in Proofdesk.", new_x="LMARGIN", new_y="NEXT")
@@ -86,6 +93,11 @@ def approval_certificate(session: Session, *, storage: Storage, proof: Proof,
         pdf.multi_cell(0, 5, _latin(text[:600]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(-20)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.cell(0, 5, "Made by Proofdesk. The SHA-256 identifies the exact file that was decided on.",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        5,
+        "Made by Proofdesk. The SHA-256 identifies the exact file that was decided on.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     return bytes(pdf.output())

@@ -51,13 +51,15 @@ def compute_diff(image_a: Image.Image, image_b: Image.Image) -> Diff:
     mask = difference.point(lambda v: 255 if v > THRESHOLD else 0, mode="L")
     box = mask.getbbox()
     changed = mask.histogram()[255]
-    faded = Image.blend(ImageOps.grayscale(b).convert("RGB"), Image.new("RGB", b.size, "white"),
-                        0.6)
+    faded = Image.blend(
+        ImageOps.grayscale(b).convert("RGB"), Image.new("RGB", b.size, "white"), 0.6
+    )
     faded.paste(Image.new("RGB", b.size, HIGHLIGHT), mask=mask)
     out = io.BytesIO()
     faded.save(out, "PNG", optimize=True)
-    return Diff(png=out.getvalue(), changed_pixels=changed, total_pixels=b.width * b.height,
-                box=box)
+    return Diff(
+        png=out.getvalue(), changed_pixels=changed, total_pixels=b.width * b.height, box=box
+    )
 
 
 def diff_key(page_a: ProofPage, page_b: ProofPage) -> str:
@@ -69,8 +71,10 @@ def cached_diff(storage: Storage, page_a: ProofPage, page_b: ProofPage) -> bytes
     key = diff_key(page_a, page_b)
     if storage.exists(key):
         return storage.read(key)
-    with Image.open(io.BytesIO(storage.read(page_a.image_key))) as image_a, \
-            Image.open(io.BytesIO(storage.read(page_b.image_key))) as image_b:
+    with (
+        Image.open(io.BytesIO(storage.read(page_a.image_key))) as image_a,
+        Image.open(io.BytesIO(storage.read(page_b.image_key))) as image_b,
+    ):
         diff = compute_diff(image_a, image_b)
     storage.save(key, io.BytesIO(diff.png), "image/png")
     return diff.png

@@ -29,8 +29,9 @@ class WithdrawForm(FlaskForm):
     """Take back an approval, with a reason, until the proof is locked for production."""
 
     name = StringField("Your name", validators=[Optional(), Length(max=200)])
-    reason = TextAreaField("Why do you withdraw the approval?",
-                           validators=[Optional(), Length(max=5000)])
+    reason = TextAreaField(
+        "Why do you withdraw the approval?", validators=[Optional(), Length(max=5000)]
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "withdraw")

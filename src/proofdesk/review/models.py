@@ -42,9 +42,7 @@ class Comment(Base):
 
     id: Mapped[intpk]
     proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
-    version_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("proof_versions.id", ondelete="CASCADE"))
     author_name: Mapped[str200]
     author_user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
@@ -54,8 +52,7 @@ class Comment(Base):
     )
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[created_at]
-    parent_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
     page_number: Mapped[int | None]
     pin_x: Mapped[float | None]
     pin_y: Mapped[float | None]
@@ -83,9 +80,7 @@ class Decision(Base):
 
     id: Mapped[intpk]
     proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
-    version_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("proof_versions.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("proof_versions.id", ondelete="CASCADE"))
     decision: Mapped[str] = mapped_column(sa.String(20))
     reviewer_name: Mapped[str200]
     # Set when a logged-in customer decided: the decision is theirs, not a typed name.

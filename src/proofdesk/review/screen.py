@@ -47,21 +47,36 @@ class Audience:
         return " ".join((typed or "").split())[:200] or "Share-link reviewer"
 
 
-def page(proof: Proof, number: int | None, *, who: Audience, status: int = 200,
-         comment_form: CommentForm | None = None, decision_form: DecisionForm | None = None,
-         withdraw_form: WithdrawForm | None = None) -> tuple[str, int]:
+def page(
+    proof: Proof,
+    number: int | None,
+    *,
+    who: Audience,
+    status: int = 200,
+    comment_form: CommentForm | None = None,
+    decision_form: DecisionForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+) -> tuple[str, int]:
     session = get_session()
     version = serving.version_or_404(session, proof, number or proof.current_version)
     shown = threads.threads_for(session, proof=proof, version=version)
     return render_template(
-        who.template, proof=proof, version=version, versions=proof.versions, threads=shown,
+        who.template,
+        proof=proof,
+        version=version,
+        versions=proof.versions,
+        threads=shown,
         pins=[t for t in shown if t.number is not None],
-        decisions=services.decisions(session, proof), urls=who.urls,
+        decisions=services.decisions(session, proof),
+        urls=who.urls,
         comment_form=comment_form or CommentForm(),
         decision_form=decision_form or DecisionForm(),
-        withdraw_form=withdraw_form or WithdrawForm(), staff=who.user is not None,
-        reviewer=who.customer, can_decide=who.can_decide,
-        approval_terms=current_app.config["APPROVAL_TERMS"], **who.extra(proof),
+        withdraw_form=withdraw_form or WithdrawForm(),
+        staff=who.user is not None,
+        reviewer=who.customer,
+        can_decide=who.can_decide,
+        approval_terms=current_app.config["APPROVAL_TERMS"],
+        **who.extra(proof),
     ), status
 
 
@@ -72,13 +87,26 @@ def comment(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         version = serving.version_or_404(session, proof, number)
         try:
-            pin = threads.parse_pin(request.form.get("page"), request.form.get("x"),
-                                    request.form.get("y"), request.form.get("w"),
-                                    request.form.get("h"), page_count=version.page_count)
-            services.add_comment(session, proof=proof, version=version,
-                                 author_name=form.name.data, body=form.body.data,
-                                 user=who.user, customer=who.customer, ip=client_ip(), pin=pin,
-                                 reply_to=id_arg("reply_to", form=True))
+            pin = threads.parse_pin(
+                request.form.get("page"),
+                request.form.get("x"),
+                request.form.get("y"),
+                request.form.get("w"),
+                request.form.get("h"),
+                page_count=version.page_count,
+            )
+            services.add_comment(
+                session,
+                proof=proof,
+                version=version,
+                author_name=form.name.data,
+                body=form.body.data,
+                user=who.user,
+                customer=who.customer,
+                ip=client_ip(),
+                pin=pin,
+                reply_to=id_arg("reply_to", form=True),
+            )
             session.commit()
         except ServiceError as exc:
             session.rollback()
@@ -95,13 +123,19 @@ def resolve(proof: Proof, comment_id: int, *, who: Audience) -> Response:
     resolved = request.form.get("action") != "reopen"
     name = who.name(request.form.get("name"))
     try:
-        root = threads.set_resolved(session, proof=proof, comment_id=comment_id,
-                                    resolved=resolved, by_name=name)
+        root = threads.set_resolved(
+            session, proof=proof, comment_id=comment_id, resolved=resolved, by_name=name
+        )
     except ServiceError:
         abort(404)
-    activity.record(session, kind="thread.resolved" if resolved else "thread.reopened",
-                    actor=name, ip=client_ip(), proof_id=proof.id,
-                    user_id=who.user.id if who.user else None)
+    activity.record(
+        session,
+        kind="thread.resolved" if resolved else "thread.reopened",
+        actor=name,
+        ip=client_ip(),
+        proof_id=proof.id,
+        user_id=who.user.id if who.user else None,
+    )
     session.commit()
     number = id_arg("version", form=True) or root.version.number
     return redirect(who.urls.version(number) + f"#thread-{root.id}")
@@ -115,24 +149,36 @@ def decision(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         version = serving.version_or_404(session, proof, proof.current_version)
         try:
-            services.decide(session, proof=proof, version=version, decision=form.decision.data,
-                            reviewer_name=form.name.data, comment=form.comment.data,
-                            customer=who.customer, ip=client_ip(),
-                            user_agent=request.user_agent.string,
-                            accepted_terms=bool(form.accept_terms.data),
-                            terms=current_app.config["APPROVAL_TERMS"])
+            services.decide(
+                session,
+                proof=proof,
+                version=version,
+                decision=form.decision.data,
+                reviewer_name=form.name.data,
+                comment=form.comment.data,
+                customer=who.customer,
+                ip=client_ip(),
+                user_agent=request.user_agent.string,
+                accepted_terms=bool(form.accept_terms.data),
+                terms=current_app.config["APPROVAL_TERMS"],
+            )
             session.commit()
         except services.Locked as exc:
             session.rollback()
             flash(exc.message, "error")  # the decision form is not shown on a locked proof
         except ServiceError as exc:
             session.rollback()
-            field_name = {"name": "name", "body": "comment",
-                          "accept_terms": "accept_terms"}.get(exc.field or "", "decision")
+            field_name = {"name": "name", "body": "comment", "accept_terms": "accept_terms"}.get(
+                exc.field or "", "decision"
+            )
             form[field_name].errors = [exc.message]
         else:
-            flash("Thank you: your approval is recorded." if form.decision.data == "approved"
-                  else "Thank you: your change request is sent to the designer.", "success")
+            flash(
+                "Thank you: your approval is recorded."
+                if form.decision.data == "approved"
+                else "Thank you: your change request is sent to the designer.",
+                "success",
+            )
             return redirect(who.urls.show())
     return page(proof, None, who=who, status=400, decision_form=form)
 
@@ -144,8 +190,13 @@ def withdraw(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
-            services.withdraw_approval(session, proof=proof, reason=form.reason.data,
-                                       by_name=who.name(form.name.data), ip=client_ip())
+            services.withdraw_approval(
+                session,
+                proof=proof,
+                reason=form.reason.data,
+                by_name=who.name(form.name.data),
+                ip=client_ip(),
+            )
             session.commit()
         except services.Locked as exc:
             session.rollback()
@@ -161,8 +212,7 @@ def withdraw(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
 
 def _version_arg(proof: Proof, name: str, default: int) -> int:
     value = request.args.get(name, "")
-    number = int(value) if value.isascii() and value.isdigit() and len(value) < 6 \
-        else default
+    number = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else default
     return number if 1 <= number <= proof.current_version else default
 
 
@@ -172,9 +222,16 @@ def compare(proof: Proof, *, who: Audience) -> str:
     a_number = _version_arg(proof, "a", max(1, b_number - 1))
     a = serving.version_or_404(session, proof, a_number)
     b = serving.version_or_404(session, proof, b_number)
-    return render_template("review/compare.html", proof=proof, a=a, b=b,
-                           pairs=comparing.page_pairs(a, b), versions=proof.versions,
-                           urls=who.urls, staff=who.user is not None)
+    return render_template(
+        "review/compare.html",
+        proof=proof,
+        a=a,
+        b=b,
+        pairs=comparing.page_pairs(a, b),
+        versions=proof.versions,
+        urls=who.urls,
+        staff=who.user is not None,
+    )
 
 
 def diff(proof: Proof, a_number: int, b_number: int, page_number: int) -> Response:

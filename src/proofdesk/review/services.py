@@ -34,8 +34,9 @@ def share_url(link: ShareLink) -> str | None:
 
 
 def active_share_link(session: Session, proof: Proof) -> ShareLink | None:
-    return session.scalar(sa.select(ShareLink).where(ShareLink.proof_id == proof.id,
-                                                     ShareLink.revoked_at.is_(None)))
+    return session.scalar(
+        sa.select(ShareLink).where(ShareLink.proof_id == proof.id, ShareLink.revoked_at.is_(None))
+    )
 
 
 def issue_share_link(
@@ -47,8 +48,14 @@ def issue_share_link(
     link.token_hash = hash_token(share_token(link))
     session.add(link)
     if record_activity:
-        activity.record(session, kind="share_link.issued", actor=by.name, ip=ip,
-                        proof_id=proof.id, user_id=by.id)
+        activity.record(
+            session,
+            kind="share_link.issued",
+            actor=by.name,
+            ip=ip,
+            proof_id=proof.id,
+            user_id=by.id,
+        )
     return link
 
 
@@ -62,8 +69,14 @@ def revoke_share_link(
     )
     revoked = bool(result.rowcount)  # type: ignore[attr-defined]
     if revoked and record_activity:
-        activity.record(session, kind="share_link.revoked", actor=by.name, ip=ip,
-                        proof_id=proof.id, user_id=by.id)
+        activity.record(
+            session,
+            kind="share_link.revoked",
+            actor=by.name,
+            ip=ip,
+            proof_id=proof.id,
+            user_id=by.id,
+        )
     return revoked
 
 
@@ -72,14 +85,16 @@ def find_share_link(session: Session, token: str) -> ShareLink | None:
     if not token or len(token) > 100:
         return None
     return session.scalar(
-        sa.select(ShareLink).options(joinedload(ShareLink.proof))
+        sa.select(ShareLink)
+        .options(joinedload(ShareLink.proof))
         .where(ShareLink.token_hash == hash_token(token), ShareLink.revoked_at.is_(None))
     )
 
 
 def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None:
-    activity.record(session, kind="share_link.viewed", actor="Share-link visitor", ip=ip,
-                    proof_id=proof_id)
+    activity.record(
+        session, kind="share_link.viewed", actor="Share-link visitor", ip=ip, proof_id=proof_id
+    )
 
 
 def _clean_name(name: str | None) -> str:
@@ -101,9 +116,17 @@ def _clean_body(body: str | None, *, required_message: str) -> str:
 
 
 def add_comment(
-    session: Session, *, proof: Proof, version: ProofVersion, author_name: str | None,
-    body: str | None, user: User | None = None, customer: Customer | None = None,
-    ip: str | None, pin: Pin | None = None, reply_to: int | None = None,
+    session: Session,
+    *,
+    proof: Proof,
+    version: ProofVersion,
+    author_name: str | None,
+    body: str | None,
+    user: User | None = None,
+    customer: Customer | None = None,
+    ip: str | None,
+    pin: Pin | None = None,
+    reply_to: int | None = None,
 ) -> Comment:
     """A comment on a version: a new thread (optionally pinned) or a reply to a thread."""
     name = user.name if user else customer.name if customer else _clean_name(author_name)
@@ -112,10 +135,15 @@ def add_comment(
     if reply_to is not None:
         parent = thread_root(session, proof=proof, comment_id=reply_to)
         version, pin = parent.version, None
-    comment = Comment(proof_id=proof.id, version_id=version.id, author_name=name,
-                      author_user_id=user.id if user else None,
-                      author_customer_id=customer.id if customer else None, body=text,
-                      parent_id=parent.id if parent else None)
+    comment = Comment(
+        proof_id=proof.id,
+        version_id=version.id,
+        author_name=name,
+        author_user_id=user.id if user else None,
+        author_customer_id=customer.id if customer else None,
+        body=text,
+        parent_id=parent.id if parent else None,
+    )
     if pin is not None:
         comment.page_number, comment.pin_x, comment.pin_y = pin.page, pin.x, pin.y
         comment.pin_w, comment.pin_h = pin.w, pin.h
@@ -123,10 +151,16 @@ def add_comment(
         parent.resolved_at = parent.resolved_by = None  # a reply reopens the thread
     session.add(comment)
     proof.last_activity_at = utcnow()
-    activity.record(session, kind="comment.added", actor=name, ip=ip, proof_id=proof.id,
-                    user_id=user.id if user else None,
-                    detail=f"{'reply ' if parent else ''}on v{version.number}"
-                           f"{f', page {pin.page}' if pin else ''}")
+    activity.record(
+        session,
+        kind="comment.added",
+        actor=name,
+        ip=ip,
+        proof_id=proof.id,
+        user_id=user.id if user else None,
+        detail=f"{'reply ' if parent else ''}on v{version.number}"
+        f"{f', page {pin.page}' if pin else ''}",
+    )
     return comment
 
 
@@ -136,9 +170,18 @@ class Locked(ServiceError):
 
 
 def decide(
-    session: Session, *, proof: Proof, version: ProofVersion, decision: str,
-    reviewer_name: str | None, comment: str | None, ip: str | None, user_agent: str | None,
-    customer: Customer | None = None, accepted_terms: bool = False, terms: str = "",
+    session: Session,
+    *,
+    proof: Proof,
+    version: ProofVersion,
+    decision: str,
+    reviewer_name: str | None,
+    comment: str | None,
+    ip: str | None,
+    user_agent: str | None,
+    customer: Customer | None = None,
+    accepted_terms: bool = False,
+    terms: str = "",
 ) -> Decision:
     """Approve or request changes on the current version, keeping the approval record: the
     file's SHA-256, who, when, from where, and the terms ticked."""
@@ -147,33 +190,56 @@ def decide(
     if proof.locked_at is not None:
         raise Locked()
     if version.number != proof.current_version:
-        raise ServiceError(f"Version {version.number} has been replaced by version "
-                           f"{proof.current_version}; review the newest version.")
+        raise ServiceError(
+            f"Version {version.number} has been replaced by version "
+            f"{proof.current_version}; review the newest version."
+        )
     name = customer.name if customer else _clean_name(reviewer_name)
     if decision == "approved" and proof.require_terms and not accepted_terms:
         raise ServiceError("Tick the approval terms to approve.", "accept_terms")
     comment_row = None
     if decision == "changes_requested" or (comment or "").strip():
-        comment_row = add_comment(session, proof=proof, version=version, author_name=name,
-                                  body=_clean_body(comment, required_message=(
-                                      "Say what should change, so the designer can fix it.")),
-                                  customer=customer, ip=ip)
+        comment_row = add_comment(
+            session,
+            proof=proof,
+            version=version,
+            author_name=name,
+            body=_clean_body(
+                comment, required_message=("Say what should change, so the designer can fix it.")
+            ),
+            customer=customer,
+            ip=ip,
+        )
         session.flush()
-    row = Decision(proof_id=proof.id, version_id=version.id, decision=decision,
-                   reviewer_name=name, customer_id=customer.id if customer else None,
-                   comment_id=comment_row.id if comment_row else None,
-                   ip=ip, user_agent=(user_agent or "")[:300], file_sha256=version.sha256,
-                   terms=terms if decision == "approved" and proof.require_terms else None)
+    row = Decision(
+        proof_id=proof.id,
+        version_id=version.id,
+        decision=decision,
+        reviewer_name=name,
+        customer_id=customer.id if customer else None,
+        comment_id=comment_row.id if comment_row else None,
+        ip=ip,
+        user_agent=(user_agent or "")[:300],
+        file_sha256=version.sha256,
+        terms=terms if decision == "approved" and proof.require_terms else None,
+    )
     session.add(row)
     proof.status = decision
     proof.last_activity_at = utcnow()
-    activity.record(session, kind=f"decision.{decision}", actor=name, ip=ip, proof_id=proof.id,
-                    detail=f"on v{version.number}")
+    activity.record(
+        session,
+        kind=f"decision.{decision}",
+        actor=name,
+        ip=ip,
+        proof_id=proof.id,
+        detail=f"on v{version.number}",
+    )
     return row
 
 
-def withdraw_approval(session: Session, *, proof: Proof, reason: str | None, by_name: str,
-                      ip: str | None) -> Decision:
+def withdraw_approval(
+    session: Session, *, proof: Proof, reason: str | None, by_name: str, ip: str | None
+) -> Decision:
     """Take back the current version's approval, with a reason, until the proof is locked."""
     if proof.locked_at is not None:
         raise Locked()
@@ -181,42 +247,69 @@ def withdraw_approval(session: Session, *, proof: Proof, reason: str | None, by_
     if not reason:
         raise ServiceError("Say why you withdraw the approval.", "reason")
     latest = session.scalar(
-        sa.select(Decision).join(Decision.version)
+        sa.select(Decision)
+        .join(Decision.version)
         .where(Decision.proof_id == proof.id, ProofVersion.number == proof.current_version)
-        .order_by(Decision.created_at.desc(), Decision.id.desc()).limit(1))
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
     if latest is None or latest.decision != "approved" or latest.withdrawn_at is not None:
         raise ServiceError("There is no approval to withdraw.")
     latest.withdrawn_at, latest.withdrawn_reason = utcnow(), reason[:MAX_COMMENT]
     proof.status = "awaiting_review"
     proof.last_activity_at = utcnow()
-    activity.record(session, kind="decision.withdrawn", actor=by_name, ip=ip, proof_id=proof.id,
-                    detail=reason[:200])
+    activity.record(
+        session,
+        kind="decision.withdrawn",
+        actor=by_name,
+        ip=ip,
+        proof_id=proof.id,
+        detail=reason[:200],
+    )
     return latest
 
 
 def lock(session: Session, *, proof: Proof, by: User, locked: bool, ip: str | None) -> None:
     proof.locked_at = utcnow() if locked else None
     proof.locked_by_id = by.id if locked else None
-    activity.record(session, kind="proof.locked" if locked else "proof.unlocked", actor=by.name,
-                    ip=ip, proof_id=proof.id, user_id=by.id)
+    activity.record(
+        session,
+        kind="proof.locked" if locked else "proof.unlocked",
+        actor=by.name,
+        ip=ip,
+        proof_id=proof.id,
+        user_id=by.id,
+    )
 
 
 def thread(session: Session, proof: Proof) -> list[Comment]:
-    return list(session.scalars(
-        sa.select(Comment).options(joinedload(Comment.version))
-        .where(Comment.proof_id == proof.id).order_by(Comment.created_at, Comment.id)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Comment)
+            .options(joinedload(Comment.version))
+            .where(Comment.proof_id == proof.id)
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
 
 
 def decisions(session: Session, proof: Proof) -> list[Decision]:
-    return list(session.scalars(
-        sa.select(Decision).options(joinedload(Decision.version))
-        .where(Decision.proof_id == proof.id).order_by(Decision.created_at, Decision.id)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Decision)
+            .options(joinedload(Decision.version))
+            .where(Decision.proof_id == proof.id)
+            .order_by(Decision.created_at, Decision.id)
+        )
+    )
 
 
 def proof_activity(session: Session, proof: Proof, limit: int = 200) -> list[Activity]:
-    return list(session.scalars(
-        sa.select(Activity).where(Activity.proof_id == proof.id)
-        .order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Activity)
+            .where(Activity.proof_id == proof.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+    )

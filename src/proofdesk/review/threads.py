@@ -23,14 +23,26 @@ class Pin:
     h: float | None = None
 
 
-def parse_pin(page: str | None, x: str | None, y: str | None, w: str | None = None,
-              h: str | None = None, *, page_count: int) -> Pin | None:
+def parse_pin(
+    page: str | None,
+    x: str | None,
+    y: str | None,
+    w: str | None = None,
+    h: str | None = None,
+    *,
+    page_count: int,
+) -> Pin | None:
     """A pin from form fields (fractions of the page), or None when no pin was placed."""
     if not page and not x and not y:
         return None
     try:
-        pin = Pin(page=int(page or ""), x=float(x or ""), y=float(y or ""),
-                  w=float(w) if w else None, h=float(h) if h else None)
+        pin = Pin(
+            page=int(page or ""),
+            x=float(x or ""),
+            y=float(y or ""),
+            w=float(w) if w else None,
+            h=float(h) if h else None,
+        )
     except ValueError as exc:
         raise ServiceError("The pin's position could not be read; place it again.") from exc
     if not 1 <= pin.page <= page_count:
@@ -40,8 +52,11 @@ def parse_pin(page: str | None, x: str | None, y: str | None, w: str | None = No
             raise ServiceError("The pin must be on the artwork.")
     if (pin.w is None) != (pin.h is None):
         raise ServiceError("A rectangle needs a width and a height.")
-    if pin.w is not None and pin.h is not None and not (
-            0 < pin.w <= 1 - pin.x + 1e-9 and 0 < pin.h <= 1 - pin.y + 1e-9):
+    if (
+        pin.w is not None
+        and pin.h is not None
+        and not (0 < pin.w <= 1 - pin.x + 1e-9 and 0 < pin.h <= 1 - pin.y + 1e-9)
+    ):
         raise ServiceError("The rectangle must lie on the artwork.")
     return pin
 
@@ -61,9 +76,14 @@ class Thread:
 def threads_for(session: Session, *, proof: Proof, version: ProofVersion) -> list[Thread]:
     """This version's threads, then unresolved threads of earlier versions; pinned threads
     numbered 1, 2, … in that order."""
-    comments = list(session.scalars(
-        sa.select(Comment).options(joinedload(Comment.version))
-        .where(Comment.proof_id == proof.id).order_by(Comment.created_at, Comment.id)))
+    comments = list(
+        session.scalars(
+            sa.select(Comment)
+            .options(joinedload(Comment.version))
+            .where(Comment.proof_id == proof.id)
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
     by_root: dict[int, Thread] = {}
     for comment in comments:
         if comment.parent_id is None:
@@ -72,8 +92,9 @@ def threads_for(session: Session, *, proof: Proof, version: ProofVersion) -> lis
         if comment.parent_id is not None and comment.parent_id in by_root:
             by_root[comment.parent_id].replies.append(comment)
     own = [t for t in by_root.values() if t.root.version_id == version.id]
-    carried = [t for t in by_root.values()
-               if t.root.version.number < version.number and not t.resolved]
+    carried = [
+        t for t in by_root.values() if t.root.version.number < version.number and not t.resolved
+    ]
     for thread in carried:
         thread.carried_from = thread.root.version.number
     shown = own + carried
@@ -87,10 +108,20 @@ def threads_for(session: Session, *, proof: Proof, version: ProofVersion) -> lis
 
 def older_threads(session: Session, *, proof: Proof, version: ProofVersion) -> int:
     """How many resolved threads of earlier versions are not shown (for a hint)."""
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(Comment).join(Comment.version)
-        .where(Comment.proof_id == proof.id, Comment.parent_id.is_(None),
-               Comment.resolved_at.is_not(None), ProofVersion.number < version.number)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Comment)
+            .join(Comment.version)
+            .where(
+                Comment.proof_id == proof.id,
+                Comment.parent_id.is_(None),
+                Comment.resolved_at.is_not(None),
+                ProofVersion.number < version.number,
+            )
+        )
+        or 0
+    )
 
 
 def thread_root(session: Session, *, proof: Proof, comment_id: int) -> Comment:
@@ -100,8 +131,9 @@ def thread_root(session: Session, *, proof: Proof, comment_id: int) -> Comment:
     return root
 
 
-def set_resolved(session: Session, *, proof: Proof, comment_id: int, resolved: bool,
-                 by_name: str) -> Comment:
+def set_resolved(
+    session: Session, *, proof: Proof, comment_id: int, resolved: bool, by_name: str
+) -> Comment:
     root = thread_root(session, proof=proof, comment_id=comment_id)
     root.resolved_at = utcnow() if resolved else None
     root.resolved_by = by_name[:200] if resolved else None

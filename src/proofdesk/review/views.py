@@ -138,14 +138,16 @@ def diff(a: int, b: int, page: int) -> Response:
 
 @bp.get("/v/<int:number>/pages/<int:page>")
 def page_image(number: int, page: int) -> Response:
-    return serving.send_page(serving.version_or_404(get_session(), _link(), number), page,
-                             thumb=False)
+    return serving.send_page(
+        serving.version_or_404(get_session(), _link(), number), page, thumb=False
+    )
 
 
 @bp.get("/v/<int:number>/thumbs/<int:page>")
 def page_thumb(number: int, page: int) -> Response:
-    return serving.send_page(serving.version_or_404(get_session(), _link(), number), page,
-                             thumb=True)
+    return serving.send_page(
+        serving.version_or_404(get_session(), _link(), number), page, thumb=True
+    )
 
 
 @bp.get("/v/<int:number>/file")
