@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from proofdesk.proofs import files, sandbox
+from proofdesk.proofs import files, render_process
 from proofdesk.proofs.models import Proof, ProofVersion
 from proofdesk.storage import CHUNK, LocalStorage, S3Storage, Storage, track_new_file
 from tests.conftest import Factory, csrf_token, login, pdf_bytes, png_bytes, skip_or_fail
@@ -462,7 +462,7 @@ def test_a_crash_after_the_files_are_saved_leaves_no_object_in_the_bucket(
         s3_factory,
         pdf_bytes(pages=2),
         "sign.pdf",
-        before_post=lambda: monkeypatch.setattr(sandbox, "render_pdf_pages", crash),
+        before_post=lambda: monkeypatch.setattr(render_process, "render_pdf_pages", crash),
     )
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)

@@ -11,7 +11,7 @@ from flask import Flask
 
 from proofdesk.customer_login.tasks import answer_reset_requests
 from proofdesk.notifications.tasks import send_due
-from proofdesk.proofs.sandbox import Bounds
+from proofdesk.proofs.render_process import RenderLimits
 from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages
 from proofdesk.storage import get_storage
 
@@ -31,7 +31,7 @@ def render_one(app: Flask) -> bool:
                 session,
                 storage=get_storage(),
                 version=version,
-                bounds=Bounds.from_config(app.config),
+                bounds=RenderLimits.from_config(app.config),
             )
         except RenderFailed as exc:
             log.warning("version %s failed to render: %s", version.id, exc)

@@ -103,7 +103,7 @@ def test_approval_can_be_withdrawn_with_a_reason_until_locked(app, client, facto
     assert "This proof is locked for production" in new.get_data(as_text=True)
 
 
-def test_certificate_pdf_names_the_hash_the_decision_and_open_comments(
+def test_approval_record_pdf_names_the_hash_the_decision_and_open_comments(
     app, client, factory, db_session
 ):
     designer = factory.user()
@@ -124,7 +124,7 @@ def test_certificate_pdf_names_the_hash_the_decision_and_open_comments(
     )
     approve(app.test_client(), share_path(client, proof))
     decision = db_session.scalar(sa.select(Decision))
-    response = client.get(f"{path}/decisions/{decision.id}/certificate.pdf")
+    response = client.get(f"{path}/decisions/{decision.id}/approval-record.pdf")
     assert response.mimetype == "application/pdf"
     assert "attachment" in response.headers["Content-Disposition"]
     pdf = pdfium.PdfDocument(io.BytesIO(response.data))
@@ -148,4 +148,4 @@ def test_certificate_pdf_names_the_hash_the_decision_and_open_comments(
     other = factory.user()
     client.post("/logout", data={"csrf_token": csrf_token(client, "/proofs")})
     login(client, other)
-    assert client.get(f"{path}/decisions/{decision.id}/certificate.pdf").status_code == 404
+    assert client.get(f"{path}/decisions/{decision.id}/approval-record.pdf").status_code == 404

@@ -695,7 +695,7 @@ def test_every_page_with_hostile_query_and_path(crowd, draw, segment):
         .replace("<int:customer_id>", str(world.customer.id))
         .replace("<int:user_id>", str(world.other.id))
         .replace("<int:decision_id>", "1")
-        .replace("<int:note_id>", str(world.note_id))
+        .replace("<int:notification_id>", str(world.note_id))
         .replace("<int:comment_id>", str(world.comment_id))
     )
     if path.startswith("/s/"):

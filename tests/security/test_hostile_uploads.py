@@ -17,7 +17,7 @@ import zlib
 import pytest
 import sqlalchemy as sa
 
-from proofdesk.proofs import sandbox
+from proofdesk.proofs import render_process
 from proofdesk.proofs.models import Proof, ProofVersion
 from proofdesk.worker import run_once
 from tests.conftest import login, pdf_bytes, png_bytes
@@ -271,13 +271,15 @@ def test_pdf_needing_more_memory_than_allowed_is_bounded(make_app, factory, db_s
 
 def _render_and_measure(data: bytes, memory_mb: int, conn) -> None:
     """In a fresh process (so its children's peak memory starts at zero): render with the
-    sandbox and report the outcome, the memory it started with and its child's peak."""
+    render process and report the outcome, the memory it started with and its child's peak."""
     with open("/proc/self/status") as status:
         start = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
     try:
-        sandbox.render_pdf_pages(data, [1], bounds=sandbox.Bounds(60, memory_mb))
+        render_process.render_pdf_pages(
+            data, [1], bounds=render_process.RenderLimits(60, memory_mb)
+        )
         outcome = "rendered"
-    except sandbox.RenderError as exc:
+    except render_process.RenderError as exc:
         outcome = exc.reason
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     conn.send((outcome, start * 1024, peak * 1024))
@@ -285,12 +287,12 @@ def _render_and_measure(data: bytes, memory_mb: int, conn) -> None:
 
 def test_render_memory_stays_under_the_bound():
     """40 nested transparency groups on a 16-inch page: PDFium alone would take about 1.8 GB.
-    In the sandbox the child never holds more than it inherited plus RENDER_MEMORY_MB."""
+    In the render process the child never holds more than it inherited plus RENDER_MEMORY_MB."""
     fork = multiprocessing.get_context("fork")
     receive, send = fork.Pipe(duplex=False)
     helper = fork.Process(target=_render_and_measure, args=(nested_groups_pdf(), 200, send))
     helper.start()
-    assert receive.poll(120), "the sandbox did not answer"
+    assert receive.poll(120), "the render process did not answer"
     outcome, start, peak = receive.recv()
     helper.join()
     assert outcome in {"rendered", "memory", "crashed", "damaged"}

@@ -88,22 +88,24 @@ def _link_email(
     return settings, f"{settings.base_url}/portal/{path}/{_token(settings, purpose, row)}"
 
 
-def invitation(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+def invitation(session: Session, notification: CustomerNotification) -> tuple[str, dict[str, Any]]:
     settings, link = _link_email(
         session,
         CustomerInvite,
-        note.invite_id,
+        notification.invite_id,
         INVITE,
         "Not sent: a newer invitation replaced this one, or it expired.",
     )
     return "customer_invite", {"link": link, "hours": settings.invite_hours}
 
 
-def password_reset(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+def password_reset(
+    session: Session, notification: CustomerNotification
+) -> tuple[str, dict[str, Any]]:
     settings, link = _link_email(
         session,
         CustomerPasswordReset,
-        note.reset_id,
+        notification.reset_id,
         RESET,
         "Not sent: a newer reset link replaced this one, or it expired.",
     )

@@ -55,16 +55,16 @@ def label(kind: str) -> str:
     return _kinds[kind].label
 
 
-def content_for(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+def content_for(session: Session, notification: CustomerNotification) -> tuple[str, dict[str, Any]]:
     """The template and context of a notification's email; what every email gets (the
     customer, the studio's name, the site) and what its kind adds."""
-    kind = _kinds.get(note.kind)
+    kind = _kinds.get(notification.kind)
     if kind is None:
-        raise NotSendable(f"Not sent: unknown kind {note.kind}")
-    template, context = kind.build(session, note)
+        raise NotSendable(f"Not sent: unknown kind {notification.kind}")
+    template, context = kind.build(session, notification)
     config = current_app.config
     base = {
-        "customer": note.customer,
+        "customer": notification.customer,
         "sender": config["SMTP_FROM_NAME"],
         "base_url": str(config["BASE_URL"]),
     }

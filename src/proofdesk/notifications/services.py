@@ -46,7 +46,7 @@ def queue(
 ) -> CustomerNotification:
     """Add a notification to the outbox, in the caller's transaction."""
     now = utcnow()
-    note = CustomerNotification(
+    notification = CustomerNotification(
         kind=kind,
         customer_id=customer.id,
         to_address=customer.email,
@@ -65,8 +65,8 @@ def queue(
         created_at=now,
         updated_at=now,
     )
-    session.add(note)
-    return note
+    session.add(notification)
+    return notification
 
 
 def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -131,7 +131,7 @@ def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE)
 
 def keep_claim(
     session: Session,
-    note: CustomerNotification,
+    notification: CustomerNotification,
     *,
     lease: dt.timedelta = LEASE,
     waiting: Sequence[CustomerNotification] = (),
@@ -142,10 +142,10 @@ def keep_claim(
     worker may have claimed the row."""
     n = CustomerNotification
     now = utcnow()
-    if note.claimed_until is not None and note.claimed_until - now > lease / 2:
+    if notification.claimed_until is not None and notification.claimed_until - now > lease / 2:
         return True  # nobody can claim the row before claimed_until: no need to ask
     kept = []
-    for row in (note, *waiting):
+    for row in (notification, *waiting):
         result = session.execute(
             sa.update(n)
             .where(
@@ -162,13 +162,20 @@ def keep_claim(
     session.commit()
     for row in kept:
         set_committed_value(row, "claimed_until", now + lease)
-    return bool(kept) and kept[0] is note
+    return bool(kept) and kept[0] is notification
 
 
-def mark_sent(session: Session, note: CustomerNotification, *, reply: str, mailer: str) -> None:
+def mark_sent(
+    session: Session, notification: CustomerNotification, *, reply: str, mailer: str
+) -> None:
     now = utcnow()
-    note.status, note.sent_at, note.updated_at = "sent", now, now
-    note.smtp_reply, note.mailer, note.claimed_until, note.last_error = (
+    notification.status, notification.sent_at, notification.updated_at = "sent", now, now
+    (
+        notification.smtp_reply,
+        notification.mailer,
+        notification.claimed_until,
+        notification.last_error,
+    ) = (
         reply[:1000],
         mailer,
         None,
@@ -177,22 +184,27 @@ def mark_sent(session: Session, note: CustomerNotification, *, reply: str, maile
 
 
 def mark_not_sent(
-    session: Session, note: CustomerNotification, *, error: SendError, mailer: str
+    session: Session, notification: CustomerNotification, *, error: SendError, mailer: str
 ) -> None:
     """Retry later with backoff, or fail for good (5xx, or out of attempts)."""
     now = utcnow()
-    note.last_error = f"{error.label}: {error.reply}"[:1000]
-    note.smtp_reply = error.reply[:1000]
-    note.mailer, note.claimed_until, note.updated_at = mailer, None, now
-    if error.permanent or note.attempts >= MAX_ATTEMPTS:
-        note.status = "failed"
+    notification.last_error = f"{error.label}: {error.reply}"[:1000]
+    notification.smtp_reply = error.reply[:1000]
+    notification.mailer, notification.claimed_until, notification.updated_at = mailer, None, now
+    if error.permanent or notification.attempts >= MAX_ATTEMPTS:
+        notification.status = "failed"
     else:
-        note.status = "queued"
-        note.next_attempt_at = now + BACKOFF[min(note.attempts, len(BACKOFF)) - 1]
+        notification.status = "queued"
+        notification.next_attempt_at = now + BACKOFF[min(notification.attempts, len(BACKOFF)) - 1]
 
 
-def cancel(note: CustomerNotification, reason: str) -> None:
-    note.status, note.last_error, note.claimed_until, note.updated_at = (
+def cancel(notification: CustomerNotification, reason: str) -> None:
+    (
+        notification.status,
+        notification.last_error,
+        notification.claimed_until,
+        notification.updated_at,
+    ) = (
         "failed",
         reason,
         None,
@@ -200,13 +212,13 @@ def cancel(note: CustomerNotification, reason: str) -> None:
     )
 
 
-def retry(session: Session, note: CustomerNotification) -> bool:
+def retry(session: Session, notification: CustomerNotification) -> bool:
     """Queue a failed notification again (same Message-ID); False if it had not failed."""
-    if note.status != "failed":
+    if notification.status != "failed":
         return False
     now = utcnow()
-    note.status, note.next_attempt_at, note.updated_at = "queued", now, now
-    note.attempts = 0
+    notification.status, notification.next_attempt_at, notification.updated_at = "queued", now, now
+    notification.attempts = 0
     return True
 
 

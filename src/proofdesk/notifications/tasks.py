@@ -28,56 +28,63 @@ def send_due(app: Flask) -> bool:
             return False
         # Read the rows while surely still held: their claimed_until is what `keep_claim` checks,
         # so a batch slower than its lease does not send what another worker took over.
-        notes = session.scalars(
+        notifications = session.scalars(
             sa.select(CustomerNotification)
             .where(CustomerNotification.id.in_(ids))
             .order_by(CustomerNotification.id)
         ).all()
-        for index, note in enumerate(notes):
-            if not services.keep_claim(session, note, lease=lease, waiting=notes[index + 1 :]):
+        for index, notification in enumerate(notifications):
+            if not services.keep_claim(
+                session, notification, lease=lease, waiting=notifications[index + 1 :]
+            ):
                 log.warning(
-                    "notification %s: lease ran out before sending; left to another worker", note.id
+                    "notification %s: lease ran out before sending; left to another worker",
+                    notification.id,
                 )
                 continue
-            send(session, note)
+            send(session, notification)
             session.commit()
         return True
     finally:
         session.close()
 
 
-def send(session: Session, note: CustomerNotification) -> None:
+def send(session: Session, notification: CustomerNotification) -> None:
     """One attempt at one notification; the row records what happened."""
     config = current_app.config
     designer = (
-        session.get(User, note.designer_id) if note.kind == "proof" and note.designer_id else None
+        session.get(User, notification.designer_id)
+        if notification.kind == "proof" and notification.designer_id
+        else None
     )
     mailer_name = "designer" if designer is not None and smtp.own_server(designer) else "default"
     try:
         mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
         mailer_name = mailer.name
-        template, context = content_for(session, note)
+        template, context = content_for(session, notification)
         subject, text, html = render_email(template, **context)
         message = build_message(
-            to=note.to_address,
+            to=notification.to_address,
             subject=subject,
             text=text,
             html=html,
             from_address=sender.address,
             from_name=sender.name,
             reply_to=sender.reply_to,
-            message_id=note.message_id,
+            message_id=notification.message_id,
         )
         reply = mailer.send(message)
     except (NotSendable, HeaderInjection) as exc:
-        services.cancel(note, str(exc) if isinstance(exc, NotSendable) else f"Not sent: {exc}")
+        services.cancel(
+            notification, str(exc) if isinstance(exc, NotSendable) else f"Not sent: {exc}"
+        )
         return
     except SendError as error:
-        log.warning("notification %s not sent (%s)", note.id, error.label)
-        services.mark_not_sent(session, note, error=error, mailer=mailer_name)
+        log.warning("notification %s not sent (%s)", notification.id, error.label)
+        services.mark_not_sent(session, notification, error=error, mailer=mailer_name)
         if designer is not None and mailer_name == "designer":
             smtp.record_outcome(designer, error=error)
         return
-    services.mark_sent(session, note, reply=reply, mailer=mailer_name)
+    services.mark_sent(session, notification, reply=reply, mailer=mailer_name)
     if designer is not None and mailer_name == "designer":
         smtp.record_outcome(designer, error=None)

@@ -246,16 +246,16 @@ def log() -> str:
     )
 
 
-@bp.post("/admin/notifications/<int:note_id>/retry")
+@bp.post("/admin/notifications/<int:notification_id>/retry")
 @admin_required
-def retry(note_id: int) -> Response:
+def retry(notification_id: int) -> Response:
     session = get_session()
-    note = session.get(CustomerNotification, note_id)
-    if note is None:
+    notification = session.get(CustomerNotification, notification_id)
+    if notification is None:
         abort(404)
-    if services.retry(session, note):
+    if services.retry(session, notification):
         session.commit()
-        flash(f"Notification to {note.to_address} is queued again.", "success")
+        flash(f"Notification to {notification.to_address} is queued again.", "success")
     else:
         flash("Only failed notifications can be retried.", "error")
     return redirect(safe_next(request.form.get("next"), url_for("notifications.log")))

@@ -82,19 +82,19 @@ def proof_link(session: Session, proof: Proof, customer: Customer, config: dict[
     return url
 
 
-def proof_ready(session: Session, note: CustomerNotification) -> tuple[str, dict[str, Any]]:
+def proof_ready(session: Session, notification: CustomerNotification) -> tuple[str, dict[str, Any]]:
     """The email of a "proof" notification: the designer's message or the default text, and
     the link to the proof."""
     config = current_app.config
-    proof = session.get(Proof, note.proof_id)
+    proof = session.get(Proof, notification.proof_id)
     if proof is None:
         raise NotSendable("Not sent: the proof no longer exists.")
-    version = note.version_number or proof.current_version
-    link = proof_link(session, proof, note.customer, config)
+    version = notification.version_number or proof.current_version
+    link = proof_link(session, proof, notification.customer, config)
     values = proof_values(proof, version, link)
     subject = fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"], values)
-    if note.custom_message:
-        body = f"{note.custom_message.strip()}\n\nReview it here:\n{link}"
+    if notification.custom_message:
+        body = f"{notification.custom_message.strip()}\n\nReview it here:\n{link}"
     else:
         body = fill(config["CUSTOMER_NOTIFY_DEFAULT_BODY"], values)
     return "proof_ready", {"subject": subject, "body": body, "link": link}

@@ -19,7 +19,7 @@ PREVIEW_LONG_SIDE = 2400
 THUMB_LONG_SIDE = 480
 PDF_DPI = 150
 # PDFium is not thread-safe: in this process it only counts pages, one thread at a time, and
-# pages are rendered in a child process (sandbox.py), forked while this lock is held.
+# pages are rendered in a child process (render_process.py), forked while this lock is held.
 PDFIUM_LOCK = threading.Lock()
 
 KINDS = {  # magic bytes → (kind, content type, extension)
@@ -178,7 +178,7 @@ def render_pdf_pages(
 ) -> Iterator[RenderedPage]:
     """Render the given 1-based pages of a PDF (bytes, a path or an open file), each scaled
     so its long side fits the preview. Takes no lock and has no time or memory bound: only
-    the child process of sandbox.render_pdf_pages calls it."""
+    the child process of render_process.render_pdf_pages calls it."""
     if hasattr(source, "seek"):
         source.seek(0)  # type: ignore[union-attr]
     pdf = pdfium.PdfDocument(source)

@@ -16,7 +16,7 @@ from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.proofs import files, sandbox
+from proofdesk.proofs import files, render_process
 from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
 from proofdesk.storage import Storage, track_new_file
 
@@ -30,7 +30,7 @@ class Limits:
     max_bytes: int
     max_pixels: int
     max_pages: int
-    render: sandbox.Bounds
+    render: render_process.RenderLimits
 
     @classmethod
     def from_config(cls, config: dict[str, int]) -> Limits:
@@ -38,7 +38,7 @@ class Limits:
             max_bytes=config["MAX_UPLOAD_MB"] * 1024 * 1024,
             max_pixels=config["MAX_IMAGE_MEGAPIXELS"] * 1_000_000,
             max_pages=config["MAX_PDF_PAGES"],
-            render=sandbox.Bounds.from_config(config),
+            render=render_process.RenderLimits.from_config(config),
         )
 
 
@@ -121,11 +121,11 @@ def _add_version_row(
     return version
 
 
-def _first_pdf_page(stream: IO[bytes], bounds: sandbox.Bounds) -> files.RenderedPage:
+def _first_pdf_page(stream: IO[bytes], bounds: render_process.RenderLimits) -> files.RenderedPage:
     """Page 1 at upload, or a ServiceError that says why the PDF cannot be shown."""
     try:
-        return sandbox.render_pdf_pages(stream, [1], bounds=bounds)[0]
-    except sandbox.RenderError as exc:
+        return render_process.render_pdf_pages(stream, [1], bounds=bounds)[0]
+    except render_process.RenderError as exc:
         if exc.reason == "timeout":
             message = (
                 f"The PDF takes too long to render (page 1 needs more than "
@@ -383,7 +383,7 @@ def render_next_pages(
     *,
     storage: Storage,
     version: ProofVersion,
-    bounds: sandbox.Bounds,
+    bounds: render_process.RenderLimits,
     batch: int = RENDER_BATCH,
 ) -> None:
     """Render the next few missing pages and give the version back to the queue if pages
@@ -391,7 +391,7 @@ def render_next_pages(
     todo = _missing_pages(session, version)[:batch]
     try:
         source = str(storage.local_path(version.file_key))
-        for page in sandbox.render_pdf_pages(source, todo, bounds=bounds):
+        for page in render_process.render_pdf_pages(source, todo, bounds=bounds):
             _store_rendered(session, storage, version, page)
     except Exception as exc:  # noqa: BLE001 - a bad page must not stop the worker
         session.rollback()
@@ -407,7 +407,7 @@ def _mark_failed(
     session: Session, version: ProofVersion, exc: Exception, number: int | None
 ) -> None:
     page = f"Page {number}" if number else "A page"
-    timeout = isinstance(exc, sandbox.RenderError) and exc.reason == "timeout"
+    timeout = isinstance(exc, render_process.RenderError) and exc.reason == "timeout"
     version.render_status = "failed"
     version.render_error = (
         f"{page} takes too long to render." if timeout else f"{page} could not be rendered."
@@ -422,7 +422,7 @@ def render_page_now(
     storage: Storage,
     version: ProofVersion,
     number: int,
-    bounds: sandbox.Bounds,
+    bounds: render_process.RenderLimits,
 ) -> ProofPage | None:
     """Render one page at once for a reviewer who scrolled to it before the worker did.
     Another process may render it at the same moment; then its row is used. A page that
@@ -430,10 +430,10 @@ def render_page_now(
     if version.kind != "pdf" or not 1 <= number <= version.page_count:
         return None
     try:
-        page = sandbox.render_pdf_pages(
+        page = render_process.render_pdf_pages(
             str(storage.local_path(version.file_key)), [number], bounds=bounds
         )[0]
-    except sandbox.RenderError as exc:
+    except render_process.RenderError as exc:
         _mark_failed(session, version, exc, number)
         return None
     row = _store_rendered(session, storage, version, page)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.db import get_session
 from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
-from proofdesk.proofs.sandbox import Bounds
+from proofdesk.proofs.render_process import RenderLimits
 from proofdesk.proofs.services import render_page_now, version_of
 from proofdesk.storage import get_storage
 
@@ -34,7 +34,7 @@ def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
             storage=get_storage(),
             version=version,
             number=number,
-            bounds=Bounds.from_config(current_app.config),
+            bounds=RenderLimits.from_config(current_app.config),
         )
     return page
 

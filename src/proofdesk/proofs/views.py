@@ -266,17 +266,17 @@ def lock(proof_id: int) -> Response:
     return redirect(url_for("proofs.show", proof_id=proof.id))
 
 
-@bp.get("/<int:proof_id>/decisions/<int:decision_id>/certificate.pdf")
+@bp.get("/<int:proof_id>/decisions/<int:decision_id>/approval-record.pdf")
 @login_required
-def certificate(proof_id: int, decision_id: int) -> Response:
-    from proofdesk.review.certificate import approval_certificate
+def approval_record(proof_id: int, decision_id: int) -> Response:
+    from proofdesk.review.approval_record import approval_record_pdf
 
     proof = _proof(proof_id)
     session = get_session()
     decision = session.get(Decision, decision_id)
     if decision is None or decision.proof_id != proof.id:
         abort(404)
-    pdf = approval_certificate(session, storage=get_storage(), proof=proof, decision=decision)
+    pdf = approval_record_pdf(session, storage=get_storage(), proof=proof, decision=decision)
     name = f"approval-record-{proof.id}-v{decision.version.number}.pdf"
     return Response(
         pdf,

@@ -282,17 +282,6 @@ def lock(session: Session, *, proof: Proof, by: User, locked: bool, ip: str | No
     )
 
 
-def thread(session: Session, proof: Proof) -> list[Comment]:
-    return list(
-        session.scalars(
-            sa.select(Comment)
-            .options(joinedload(Comment.version))
-            .where(Comment.proof_id == proof.id)
-            .order_by(Comment.created_at, Comment.id)
-        )
-    )
-
-
 def decisions(session: Session, proof: Proof) -> list[Decision]:
     return list(
         session.scalars(

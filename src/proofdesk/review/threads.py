@@ -106,24 +106,6 @@ def threads_for(session: Session, *, proof: Proof, version: ProofVersion) -> lis
     return shown
 
 
-def older_threads(session: Session, *, proof: Proof, version: ProofVersion) -> int:
-    """How many resolved threads of earlier versions are not shown (for a hint)."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Comment)
-            .join(Comment.version)
-            .where(
-                Comment.proof_id == proof.id,
-                Comment.parent_id.is_(None),
-                Comment.resolved_at.is_not(None),
-                ProofVersion.number < version.number,
-            )
-        )
-        or 0
-    )
-
-
 def thread_root(session: Session, *, proof: Proof, comment_id: int) -> Comment:
     root = session.get(Comment, comment_id)
     if root is None or root.proof_id != proof.id or root.parent_id is not None:

@@ -23,14 +23,14 @@ _FORK = multiprocessing.get_context("fork")
 
 
 @dataclass(frozen=True)
-class Bounds:
+class RenderLimits:
     """How long one page may take (seconds) and how much memory a render may add (MB)."""
 
     timeout: float
     memory_mb: int
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Bounds:
+    def from_config(cls, config: dict[str, Any]) -> RenderLimits:
         return cls(
             timeout=float(config["RENDER_TIMEOUT_SECONDS"]),
             memory_mb=int(config["RENDER_MEMORY_MB"]),
@@ -47,7 +47,7 @@ class RenderError(Exception):
 
 
 def render_pdf_pages(
-    source: bytes | str | IO[bytes], numbers: Iterable[int], *, bounds: Bounds
+    source: bytes | str | IO[bytes], numbers: Iterable[int], *, bounds: RenderLimits
 ) -> list[files.RenderedPage]:
     """Render the given 1-based pages in a child process. Each page must arrive within
     `bounds.timeout` seconds, or the child is killed and RenderError("timeout") raised."""

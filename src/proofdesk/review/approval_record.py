@@ -21,7 +21,7 @@ def _latin(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def approval_certificate(
+def approval_record_pdf(
     session: Session, *, storage: Storage, proof: Proof, decision: Decision
 ) -> bytes:
     version = decision.version
