@@ -15,6 +15,7 @@ from bench.studio import (
     ProofPlan,
     Size,
 )
+from proofdesk.activity import ActivityKind
 from proofdesk.review.services import SHARE_PURPOSE
 from proofdesk.tokens import derive_token, hash_token
 
@@ -88,13 +89,13 @@ SAYINGS = (
     "Please check the bleed on the right edge.",
 )
 KINDS = (
-    "comment.added",
-    "share_link.viewed",
-    "version.uploaded",
-    "share_link.viewed",
-    "comment.added",
-    "decision.approved",
-    "thread.resolved",
+    ActivityKind.COMMENT_ADDED,
+    ActivityKind.SHARE_LINK_VIEWED,
+    ActivityKind.VERSION_UPLOADED,
+    ActivityKind.SHARE_LINK_VIEWED,
+    ActivityKind.COMMENT_ADDED,
+    ActivityKind.DECISION_APPROVED,
+    ActivityKind.THREAD_RESOLVED,
 )
 PASSWORD = "bench-password-1"
 
@@ -341,8 +342,8 @@ def activities(p: ProofPlan) -> Iterator[str]:
         designer = p.designer[i]
         for m in range(count):
             aid += 1
-            kind = "proof.uploaded" if m == 0 else KINDS[(i + m) % len(KINDS)]
-            staff = kind in {"proof.uploaded", "version.uploaded"}
+            kind = ActivityKind.PROOF_UPLOADED if m == 0 else KINDS[(i + m) % len(KINDS)]
+            staff = kind in {ActivityKind.PROOF_UPLOADED, ActivityKind.VERSION_UPLOADED}
             actor = person(designer) if staff else person(p.customer[i] * 7)
             at = ts(min(p.created[i] + 900 * m, p.last_activity[i]))
             yield "\t".join(

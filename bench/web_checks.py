@@ -218,7 +218,7 @@ def throttle_spans_servers(
     """Ten failed logins spread over both servers lock the account on both (Redis counts)."""
     import redis
 
-    from proofdesk.models import Activity
+    from proofdesk.activity import Activity, ActivityKind
 
     http = requests.Session()
     token = form_token(http, f"{one}/login")  # one form, posted to both servers
@@ -247,7 +247,9 @@ def throttle_spans_servers(
         )
     with db() as session:
         failed = session.scalar(
-            sa.select(sa.func.count()).select_from(Activity).where(Activity.kind == "login.failed")
+            sa.select(sa.func.count())
+            .select_from(Activity)
+            .where(Activity.kind == ActivityKind.LOGIN_FAILED)
         )
     expect(failed == LOGIN_LIMIT, f"{failed} failed logins recorded, not {LOGIN_LIMIT}")
     store = redis.Redis.from_url(redis_url)

@@ -1,6 +1,7 @@
 """Every model, imported once so that metadata (and Alembic) sees all tables."""
 
 from proofdesk.accounts.models import SetupToken, User, UserSession
+from proofdesk.activity import Activity
 from proofdesk.customer_login.models import (
     CustomerCredential,
     CustomerInvite,
@@ -11,7 +12,7 @@ from proofdesk.customer_login.models import (
 from proofdesk.customers.models import Customer
 from proofdesk.db import Base
 from proofdesk.notifications.models import CustomerNotification, SmtpSettings
-from proofdesk.proofs.models import Activity, Proof, ProofPage, ProofVersion
+from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
 from proofdesk.ratelimit import RateLimitCounter
 from proofdesk.review.models import Comment, Decision, ShareLink
 

@@ -6,7 +6,8 @@ import re
 
 import sqlalchemy as sa
 
-from proofdesk.proofs.models import Activity, Proof
+from proofdesk.activity import Activity
+from proofdesk.proofs.models import Proof
 from proofdesk.review.models import Decision, ShareLink
 from proofdesk.tokens import hash_token
 from tests.conftest import login

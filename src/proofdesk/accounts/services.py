@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk import activity, sessions
 from proofdesk.accounts.models import ROLES, SetupToken, User, UserSession
+from proofdesk.activity import ActivityKind
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -67,7 +68,7 @@ def create_user(
     session.flush()
     activity.record(
         session,
-        kind="user.created",
+        kind=ActivityKind.USER_CREATED,
         actor=created_by.name if created_by else "cli",
         ip=ip,
         user_id=user.id,
@@ -110,7 +111,9 @@ def update_user(
         # A deactivation, a role change or an email change ends every session at once.
         end_all_sessions(session, user=user)
     if changes:
-        kind = "user.deactivated" if changes and not active else "user.updated"
+        kind = (
+            ActivityKind.USER_DEACTIVATED if changes and not active else ActivityKind.USER_UPDATED
+        )
         activity.record(
             session,
             kind=kind,
@@ -177,7 +180,9 @@ def change_password(
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_all_sessions(session, user=user, keep_token=user.session_token)
-    activity.record(session, kind="password.changed", actor=user.name, ip=ip, user_id=user.id)
+    activity.record(
+        session, kind=ActivityKind.PASSWORD_CHANGED, actor=user.name, ip=ip, user_id=user.id
+    )
 
 
 def admin_exists(session: Session) -> bool:
@@ -232,5 +237,7 @@ def complete_setup(
     if claimed.rowcount != 1 or admin_exists(session):  # type: ignore[attr-defined]
         raise ServiceError("This setup link has already been used or has expired.")
     user = create_user(session, email=email, name=name, role="admin", password=password, ip=ip)
-    activity.record(session, kind="setup.completed", actor=user.name, ip=ip, user_id=user.id)
+    activity.record(
+        session, kind=ActivityKind.SETUP_COMPLETED, actor=user.name, ip=ip, user_id=user.id
+    )
     return user

@@ -26,6 +26,7 @@ from proofdesk import activity
 from proofdesk.accounts import services
 from proofdesk.accounts.forms import ChangePasswordForm, LoginForm, SetupForm
 from proofdesk.accounts.models import User
+from proofdesk.activity import ActivityKind
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
@@ -102,7 +103,7 @@ def login() -> str | Response:
         if user is None:
             g.login_failed = True
             activity.record(
-                session, kind="login.failed", actor=form.email.data[:200], ip=client_ip()
+                session, kind=ActivityKind.LOGIN_FAILED, actor=form.email.data[:200], ip=client_ip()
             )
             session.commit()
             form.password.errors.append("Email or password is not right.")
@@ -111,7 +112,11 @@ def login() -> str | Response:
                 session, user=user, ip=client_ip(), user_agent=request.user_agent.string
             )
             activity.record(
-                session, kind="login.succeeded", actor=user.name, ip=client_ip(), user_id=user.id
+                session,
+                kind=ActivityKind.LOGIN_SUCCEEDED,
+                actor=user.name,
+                ip=client_ip(),
+                user_id=user.id,
             )
             session.commit()
             _log_in(user)

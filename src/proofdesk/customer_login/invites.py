@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.activity import ActivityKind
 from proofdesk.customer_login.emails import queue_invite
 from proofdesk.customer_login.links import INVALID_LINK, INVITE, redeem, revoke_open
 from proofdesk.customer_login.mail_limits import (
@@ -82,7 +83,7 @@ def invite(
     queue_invite(session, customer=customer, invite=row, settings=settings, batch_id=batch_id)
     activity.record(
         session,
-        kind="customer.invited",
+        kind=ActivityKind.CUSTOMER_INVITED,
         actor=by.name,
         ip=ip,
         user_id=by.id,
@@ -150,7 +151,7 @@ def accept_invite(session: Session, *, token: str, password: str, ip: str | None
     session.refresh(customer)
     activity.record(
         session,
-        kind="customer.invite_accepted",
+        kind=ActivityKind.CUSTOMER_INVITE_ACCEPTED,
         actor=customer.name,
         ip=ip,
         customer_id=customer.id,

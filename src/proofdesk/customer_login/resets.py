@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
+from proofdesk.activity import ActivityKind
 from proofdesk.customer_login.emails import queue_reset
 from proofdesk.customer_login.links import INVALID_LINK, RESET, redeem, revoke_open
 from proofdesk.customer_login.mail_limits import check_login_mail_budget
@@ -103,7 +104,7 @@ def issue_password_reset(
     if by is None:
         activity.record(
             session,
-            kind="customer.reset_requested",
+            kind=ActivityKind.CUSTOMER_RESET_REQUESTED,
             actor=customer.name,
             ip=ip,
             customer_id=customer.id,
@@ -112,7 +113,7 @@ def issue_password_reset(
     else:
         activity.record(
             session,
-            kind="customer.reset_sent",
+            kind=ActivityKind.CUSTOMER_RESET_SENT,
             actor=by.name,
             ip=ip,
             user_id=by.id,
@@ -133,7 +134,7 @@ def reset_password(session: Session, *, token: str, password: str, ip: str | Non
     set_password(session, customer, password)
     activity.record(
         session,
-        kind="customer.password_reset",
+        kind=ActivityKind.CUSTOMER_PASSWORD_RESET,
         actor=customer.name,
         ip=ip,
         customer_id=customer.id,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk import activity, sessions
 from proofdesk.accounts.models import User
+from proofdesk.activity import ActivityKind
 from proofdesk.customer_login.links import revoke_open
 from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset, CustomerSession
 from proofdesk.customers.models import Customer
@@ -54,7 +55,7 @@ def change_password(
     set_password(session, customer, new, keep_token=keep_token)
     activity.record(
         session,
-        kind="customer.password_changed",
+        kind=ActivityKind.CUSTOMER_PASSWORD_CHANGED,
         actor=customer.name,
         ip=ip,
         customer_id=customer.id,
@@ -73,7 +74,9 @@ def set_login_disabled(
         revoke_open(session, CustomerPasswordReset, customer.id)
     activity.record(
         session,
-        kind="customer.login_disabled" if disabled else "customer.login_enabled",
+        kind=ActivityKind.CUSTOMER_LOGIN_DISABLED
+        if disabled
+        else ActivityKind.CUSTOMER_LOGIN_ENABLED,
         actor=by.name,
         ip=ip,
         user_id=by.id,
@@ -92,7 +95,7 @@ def email_changed(
     end_all_sessions(session, customer_id=customer.id)
     activity.record(
         session,
-        kind="customer.email_changed",
+        kind=ActivityKind.CUSTOMER_EMAIL_CHANGED,
         actor=by.name,
         ip=ip,
         user_id=by.id,
@@ -106,7 +109,7 @@ def start_session(
 ) -> str:
     activity.record(
         session,
-        kind="customer.logged_in",
+        kind=ActivityKind.CUSTOMER_LOGGED_IN,
         actor=customer.name,
         ip=ip,
         customer_id=customer.id,

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
+from proofdesk.activity import Activity, ActivityKind
 from proofdesk.customer_login.services import email_changed
 from proofdesk.customers.models import Customer
 from proofdesk.errors import ServiceError
-from proofdesk.proofs.models import Activity
 
 PAGE_SIZE = 50
 
@@ -61,7 +61,7 @@ def update_customer(
     if (name, company) != (customer.name, customer.company):
         activity.record(
             session,
-            kind="customer.updated",
+            kind=ActivityKind.CUSTOMER_UPDATED,
             actor=by.name,
             ip=ip,
             user_id=by.id,
@@ -132,7 +132,7 @@ def readiness(session: Session, *, days: int = 30) -> dict[str, int]:
             sa.select(sa.func.count())
             .select_from(Activity)
             .where(
-                Activity.kind == "share_link.viewed",
+                Activity.kind == ActivityKind.SHARE_LINK_VIEWED,
                 Activity.at > utcnow() - dt.timedelta(days=days),
             )
         )

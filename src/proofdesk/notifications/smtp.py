@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.accounts.services import normalise_email
+from proofdesk.activity import ActivityKind
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.mail import (
@@ -74,7 +75,7 @@ def save_settings(
             user.smtp_settings = None  # type: ignore[attr-defined]
         activity.record(
             session,
-            kind="smtp.cleared",
+            kind=ActivityKind.SMTP_CLEARED,
             actor=changed_by.name,
             ip=ip,
             user_id=user.id,
@@ -121,7 +122,7 @@ def save_settings(
     settings.last_tested_at = None
     activity.record(
         session,
-        kind="smtp.changed",
+        kind=ActivityKind.SMTP_CHANGED,
         actor=changed_by.name,
         ip=ip,
         user_id=user.id,
@@ -256,7 +257,7 @@ def send_test_email(
             record_outcome(user, error=error)
         activity.record(
             session,
-            kind="smtp.test_failed",
+            kind=ActivityKind.SMTP_TEST_FAILED,
             actor=by.name,
             ip=ip,
             user_id=user.id,
@@ -270,7 +271,12 @@ def send_test_email(
     if own_server(user):
         record_outcome(user, error=None)
     activity.record(
-        session, kind="smtp.test_sent", actor=by.name, ip=ip, user_id=user.id, detail=f"to {to}"
+        session,
+        kind=ActivityKind.SMTP_TEST_SENT,
+        actor=by.name,
+        ip=ip,
+        user_id=user.id,
+        detail=f"to {to}",
     )
     through = "your SMTP server" if own_server(user) else "the default mailer"
     return TestResult(

@@ -1,4 +1,4 @@
-"""Proofs (`proofs`), versions, rendered pages and the activity record."""
+"""Proofs (`proofs`), versions and rendered pages."""
 
 from __future__ import annotations
 
@@ -109,29 +109,3 @@ class ProofPage(Base):
     thumb_key: Mapped[str] = mapped_column(sa.String(300))
     width: Mapped[int]
     height: Mapped[int]
-
-
-class Activity(Base):
-    """Something that happened: on a proof, or to an account. Never holds a secret."""
-
-    __tablename__ = "activities"
-    __table_args__ = (
-        sa.Index("ix_activities_proof_at", "proof_id", "at"),
-        sa.Index("ix_activities_kind_at", "kind", "at"),
-        sa.Index("ix_activities_customer_at", "customer_id", "at"),
-    )
-
-    id: Mapped[intpk]
-    at: Mapped[created_at]
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    proof_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    # The customer whose record or login this was about (email changes, invitations, resets).
-    customer_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="CASCADE")
-    )
-    actor: Mapped[str] = mapped_column(sa.String(200))
-    detail: Mapped[str | None] = mapped_column(sa.String(500))
-    ip: Mapped[str | None] = mapped_column(sa.String(64))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.activity import ActivityKind
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
@@ -194,7 +195,7 @@ def create_proof(
     issue_share_link(session, proof=proof, by=designer, ip=ip, record_activity=False)
     activity.record(
         session,
-        kind="proof.uploaded",
+        kind=ActivityKind.PROOF_UPLOADED,
         actor=designer.name,
         ip=ip,
         proof_id=proof.id,
@@ -235,7 +236,7 @@ def add_version(
         proof.message = message.strip()
     activity.record(
         session,
-        kind="version.uploaded",
+        kind=ActivityKind.VERSION_UPLOADED,
         actor=uploaded_by.name,
         ip=ip,
         proof_id=proof.id,

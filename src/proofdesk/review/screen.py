@@ -11,7 +11,6 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
@@ -124,18 +123,16 @@ def resolve(proof: Proof, comment_id: int, *, who: Audience) -> Response:
     name = who.name(request.form.get("name"))
     try:
         root = threads.set_resolved(
-            session, proof=proof, comment_id=comment_id, resolved=resolved, by_name=name
+            session,
+            proof=proof,
+            comment_id=comment_id,
+            resolved=resolved,
+            by_name=name,
+            by_user_id=who.user.id if who.user else None,
+            ip=client_ip(),
         )
     except ServiceError:
         abort(404)
-    activity.record(
-        session,
-        kind="thread.resolved" if resolved else "thread.reopened",
-        actor=name,
-        ip=client_ip(),
-        proof_id=proof.id,
-        user_id=who.user.id if who.user else None,
-    )
     session.commit()
     number = id_arg("version", form=True) or root.version.number
     return redirect(who.urls.version(number) + f"#thread-{root.id}")

@@ -8,16 +8,22 @@ from sqlalchemy.orm import Session, joinedload
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.activity import Activity, ActivityKind
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.proofs.models import Activity, Proof, ProofVersion
+from proofdesk.proofs.models import Proof, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, ShareLink
 from proofdesk.review.threads import Pin, thread_root
 from proofdesk.tokens import derive_token, hash_token, new_token
 
 SHARE_PURPOSE = "share-link"
 MAX_COMMENT = 5000
+# The event each decision records (DECISIONS' keys).
+DECISION_KINDS = {
+    "approved": ActivityKind.DECISION_APPROVED,
+    "changes_requested": ActivityKind.DECISION_CHANGES_REQUESTED,
+}
 
 
 def share_token(link: ShareLink) -> str:
@@ -50,7 +56,7 @@ def issue_share_link(
     if record_activity:
         activity.record(
             session,
-            kind="share_link.issued",
+            kind=ActivityKind.SHARE_LINK_ISSUED,
             actor=by.name,
             ip=ip,
             proof_id=proof.id,
@@ -71,7 +77,7 @@ def revoke_share_link(
     if revoked and record_activity:
         activity.record(
             session,
-            kind="share_link.revoked",
+            kind=ActivityKind.SHARE_LINK_REVOKED,
             actor=by.name,
             ip=ip,
             proof_id=proof.id,
@@ -93,7 +99,11 @@ def find_share_link(session: Session, token: str) -> ShareLink | None:
 
 def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None:
     activity.record(
-        session, kind="share_link.viewed", actor="Share-link visitor", ip=ip, proof_id=proof_id
+        session,
+        kind=ActivityKind.SHARE_LINK_VIEWED,
+        actor="Share-link visitor",
+        ip=ip,
+        proof_id=proof_id,
     )
 
 
@@ -153,7 +163,7 @@ def add_comment(
     proof.last_activity_at = utcnow()
     activity.record(
         session,
-        kind="comment.added",
+        kind=ActivityKind.COMMENT_ADDED,
         actor=name,
         ip=ip,
         proof_id=proof.id,
@@ -228,7 +238,7 @@ def decide(
     proof.last_activity_at = utcnow()
     activity.record(
         session,
-        kind=f"decision.{decision}",
+        kind=DECISION_KINDS[decision],
         actor=name,
         ip=ip,
         proof_id=proof.id,
@@ -260,7 +270,7 @@ def withdraw_approval(
     proof.last_activity_at = utcnow()
     activity.record(
         session,
-        kind="decision.withdrawn",
+        kind=ActivityKind.DECISION_WITHDRAWN,
         actor=by_name,
         ip=ip,
         proof_id=proof.id,
@@ -274,7 +284,7 @@ def lock(session: Session, *, proof: Proof, by: User, locked: bool, ip: str | No
     proof.locked_by_id = by.id if locked else None
     activity.record(
         session,
-        kind="proof.locked" if locked else "proof.unlocked",
+        kind=ActivityKind.PROOF_LOCKED if locked else ActivityKind.PROOF_UNLOCKED,
         actor=by.name,
         ip=ip,
         proof_id=proof.id,

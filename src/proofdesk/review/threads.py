@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from proofdesk import activity
+from proofdesk.activity import ActivityKind
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Proof, ProofVersion
@@ -114,10 +116,25 @@ def thread_root(session: Session, *, proof: Proof, comment_id: int) -> Comment:
 
 
 def set_resolved(
-    session: Session, *, proof: Proof, comment_id: int, resolved: bool, by_name: str
+    session: Session,
+    *,
+    proof: Proof,
+    comment_id: int,
+    resolved: bool,
+    by_name: str,
+    by_user_id: int | None = None,
+    ip: str | None,
 ) -> Comment:
     root = thread_root(session, proof=proof, comment_id=comment_id)
     root.resolved_at = utcnow() if resolved else None
     root.resolved_by = by_name[:200] if resolved else None
     proof.last_activity_at = utcnow()
+    activity.record(
+        session,
+        kind=ActivityKind.THREAD_RESOLVED if resolved else ActivityKind.THREAD_REOPENED,
+        actor=by_name,
+        ip=ip,
+        proof_id=proof.id,
+        user_id=by_user_id,
+    )
     return root
