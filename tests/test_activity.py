@@ -3,11 +3,14 @@ other), and subscribers, who hear each event once, in the transaction that recor
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Iterator
 from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from proofdesk import activity
 from proofdesk.activity import Activity, ActivityKind
@@ -15,7 +18,7 @@ from proofdesk.customers.models import Customer
 from proofdesk.proofs.models import Proof
 from proofdesk.review import services as review
 from proofdesk.review.models import Comment
-from tests.conftest import csrf_token, login, png_bytes
+from tests.conftest import alembic_config, csrf_token, login, png_bytes, postgres_database
 from tests.proofs.test_views import post_multipart
 from tests.review.test_share_link import form_token, share_path
 
@@ -211,3 +214,43 @@ def test_a_failing_subscriber_fails_the_action(app, client, factory, db_session)
         .where(Activity.kind == ActivityKind.PROOF_LOCKED)
     )
     assert locks == 0
+
+
+# ---- 0009: the CHECK constraint on activities.kind -----------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    yield from postgres_database(f"proofdesk_kinds_{uuid.uuid4().hex[:10]}")
+
+
+def test_0009_keeps_the_rows_refuses_unknown_kinds_and_steps_back(empty_db):
+    cfg = alembic_config(empty_db)
+    command.upgrade(cfg, "0008")
+    engine = sa.create_engine(empty_db)
+    insert = sa.text("INSERT INTO activities (at, kind, actor) VALUES (:at, :kind, 'Ann')")
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    try:
+        with engine.begin() as conn:
+            for kind in ("login.failed", "decision.approved", "fax.sent"):
+                conn.execute(insert, {"at": at, "kind": kind})
+        with pytest.raises(RuntimeError, match="kinds Proofdesk does not know: fax.sent"):
+            command.upgrade(cfg, "head")
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM activities WHERE kind = 'fax.sent'"))
+        command.upgrade(cfg, "head")
+        command.check(cfg)
+        kinds = sa.text("SELECT kind FROM activities ORDER BY id")
+        with engine.connect() as conn:
+            assert list(conn.scalars(kinds)) == ["login.failed", "decision.approved"]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(insert, {"at": at, "kind": "fax.sent"})
+        command.downgrade(cfg, "0008")
+        with engine.begin() as conn:
+            conn.execute(insert, {"at": at, "kind": "fax.sent"})
+            assert len(list(conn.scalars(kinds))) == 3
+    finally:
+        engine.dispose()
