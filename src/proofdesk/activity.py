@@ -143,7 +143,9 @@ def subscribe(*kinds: ActivityKind) -> Callable[[Handler], Handler]:
     `subscribe(*ActivityKind)`). `record` calls it after adding the row, in the same session
     and transaction, so what it writes (an outbox row, a reminder) commits or rolls back with
     the event; it must not commit, and what it raises fails the action that caused the event.
-    The row is added but not flushed: flush if you need its id. Registering twice is once."""
+    The row is added but not flushed: flush if you need its id. Registering twice is once.
+    A feature subscribes at app start, from the register function create_app calls for it
+    (as each domain registers its emails), so that every process hears the same events."""
     if not kinds:
         raise TypeError("name the kinds to subscribe to (every kind: *ActivityKind)")
     for kind in kinds:
