@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from proofdesk.accounts.models import Role
 from proofdesk.config import ConfigError
 
 
@@ -33,7 +34,7 @@ def main() -> None:
 
 
 @main.command("create-user")
-@click.option("--role", type=click.Choice(["admin", "designer"]), required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,32 @@ intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[dt.datetime, mapped_column(UTCDateTime, default=utcnow, nullable=False)]
 str200 = Annotated[str, mapped_column(sa.String(200))]
 str320 = Annotated[str, mapped_column(sa.String(320))]
+
+
+class Vocabulary(sa.types.TypeDecorator[enum.StrEnum]):
+    """A StrEnum stored as its value in a plain string column, and read back as the member.
+    The column's table lists the values in a CHECK constraint (`vocabulary_check`), so that
+    the database refuses any other word."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, members: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.members = members
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> enum.StrEnum | None:
+        return None if value is None else self.members(value)
+
+
+def vocabulary_check(column: str, members: type[enum.StrEnum]) -> sa.CheckConstraint:
+    """`ck_<table>_<column>`: the column takes only the members' values."""
+    values = ", ".join(repr(member.value) for member in members)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 class Base(DeclarativeBase):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -13,9 +14,17 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from proofdesk.notifications.models import CustomerNotification
 
-# The kinds customer_notifications.kind takes (its CHECK constraint is made from this list): a
-# new kind of email needs a migration as well as a registration.
-KINDS = ("proof", "invite", "password_reset")
+
+class NotificationKind(StrEnum):
+    """The kinds customer_notifications.kind takes (its CHECK constraint is made from this
+    list): a new kind of email needs a migration as well as a registration."""
+
+    PROOF = "proof"  # proofs: a version is ready for review
+    INVITE = "invite"  # customer_login: set a first password
+    PASSWORD_RESET = "password_reset"  # customer_login: choose a new password
+
+
+KINDS = tuple(NotificationKind)
 
 # (session, notification) -> (the email's template folder, its context); raises NotSendable.
 Build = Callable[[Session, "CustomerNotification"], tuple[str, dict[str, Any]]]
@@ -39,7 +48,7 @@ def register(kind: str, *, label: str, build: Build) -> None:
     if kind not in KINDS:
         raise ValueError(
             f"customer_notifications.kind does not take {kind!r}: add it to "
-            "KINDS, with a migration for the CHECK constraint"
+            "NotificationKind, with a migration for the CHECK constraint"
         )
     _kinds[kind] = Kind(label=label, build=build)
 
