@@ -14,6 +14,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
+from proofdesk.config import settings
+
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -104,7 +106,7 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def register_db(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(settings(app).database_url)
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
+
+from proofdesk.config import settings
 
 if TYPE_CHECKING:
     from proofdesk.notifications.models import CustomerNotification
@@ -71,10 +72,9 @@ def content_for(session: Session, notification: CustomerNotification) -> tuple[s
     if kind is None:
         raise NotSendable(f"Not sent: unknown kind {notification.kind}")
     template, context = kind.build(session, notification)
-    config = current_app.config
     base = {
         "customer": notification.customer,
-        "sender": config["SMTP_FROM_NAME"],
-        "base_url": str(config["BASE_URL"]),
+        "sender": settings().smtp_from_name,
+        "base_url": settings().base_url,
     }
     return template, {**base, **context}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session, joinedload
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
@@ -21,7 +21,7 @@ MAX_COMMENT = 5000
 
 
 def share_token(link: ShareLink) -> str:
-    return derive_token(current_app.config["SECRET_KEY"], SHARE_PURPOSE, link.nonce)
+    return derive_token(settings().secret_key, SHARE_PURPOSE, link.nonce)
 
 
 def share_url(link: ShareLink) -> str | None:
@@ -30,7 +30,7 @@ def share_url(link: ShareLink) -> str | None:
     token = share_token(link)
     if hash_token(token) != link.token_hash:
         return None
-    return f"{current_app.config['BASE_URL']}/s/{token}"
+    return f"{settings().base_url}/s/{token}"
 
 
 def active_share_link(session: Session, proof: Proof) -> ShareLink | None:
