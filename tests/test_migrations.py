@@ -258,3 +258,92 @@ def test_0008_moves_smtp_settings_to_their_table_and_back(empty_db, tmp_path):
     assert back["ben@studio.test"]["host"] is None
     assert back["ben@studio.test"]["security"] == "starttls"
     engine.dispose()
+
+
+# ---- 0010: the vocabularies the older constraints missed -------------------------------------
+
+VOCABULARY_CHECKS = {
+    "proof_versions": {"ck_proof_versions_kind", "ck_proof_versions_render_status"},
+    "smtp_settings": {"ck_smtp_settings_security", "ck_smtp_settings_last_status"},
+}
+KEPT_TABLES = ("proof_versions", "proof_pages", "comments", "decisions", "smtp_settings")
+
+
+def row_counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table: conn.scalar(sa.text(f"SELECT COUNT(*) FROM {table}")) for table in KEPT_TABLES
+        }
+
+
+def vocabulary_checks(engine: sa.Engine) -> dict[str, set[str]]:
+    inspector = sa.inspect(engine)
+    return {
+        table: {c["name"] for c in inspector.get_check_constraints(table)} & names
+        for table, names in VOCABULARY_CHECKS.items()
+    }
+
+
+def test_0010_adds_the_vocabulary_checks_keeping_every_row(empty_db, tmp_path):
+    """Up and down with a proof, its page, a comment, a decision and SMTP settings in the
+    database: no row is lost (SQLite copies the tables, and a version's pages, comments and
+    decisions cascade from it); a word outside the vocabulary stops the upgrade, named; after
+    it, the database refuses such a word."""
+    from proofdesk.app import create_app
+    from tests.conftest import Factory, app_config
+
+    cfg = alembic_config(empty_db)
+    command.upgrade(cfg, "head")
+    app = create_app(app_config(empty_db, tmp_path))
+    engine = app.extensions["db_engine"]
+    with app.extensions["db_sessionmaker"]() as session:
+        factory = Factory(app, session)
+        designer = factory.user()
+        factory.proof(designer)
+        session.execute(
+            sa.text(
+                "INSERT INTO comments (proof_id, version_id, author_name, body, created_at) "
+                "SELECT proof_id, id, 'Ann', 'Bigger logo', created_at FROM proof_versions"
+            )
+        )
+        session.execute(
+            sa.text(
+                "INSERT INTO decisions (proof_id, version_id, decision, reviewer_name, "
+                "created_at) SELECT proof_id, id, 'approved', 'Ann', created_at FROM proof_versions"
+            )
+        )
+        session.execute(
+            sa.text(
+                "INSERT INTO smtp_settings (user_id, host, port, security, last_status) "
+                "SELECT id, 'smtp.test', 465, 'ssl', 'failed' FROM users"
+            )
+        )
+        session.commit()
+    engine.dispose()
+    counts = row_counts(engine)
+    assert counts == dict.fromkeys(KEPT_TABLES, 1)
+
+    command.downgrade(cfg, "-1")
+    assert row_counts(engine) == counts
+    assert vocabulary_checks(engine) == {table: set() for table in VOCABULARY_CHECKS}
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE proof_versions SET kind = 'gif'"))
+    with pytest.raises(RuntimeError, match=r"proof_versions\.kind = 'gif' in 1 row"):
+        command.upgrade(cfg, "head")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE proof_versions SET kind = 'image'"))
+
+    command.upgrade(cfg, "head")
+    assert row_counts(engine) == counts
+    assert vocabulary_checks(engine) == VOCABULARY_CHECKS
+    command.check(cfg)
+    for table, column in [
+        ("proof_versions", "kind"),
+        ("proof_versions", "render_status"),
+        ("smtp_settings", "security"),
+        ("smtp_settings", "last_status"),
+    ]:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {table} SET {column} = 'bogus'"))
+    engine.dispose()

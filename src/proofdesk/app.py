@@ -8,7 +8,7 @@ from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from proofdesk import config as settings
+from proofdesk.config import from_environment, settings
 from proofdesk.db import register_db
 from proofdesk.storage import register_storage
 from proofdesk.web import register_limiter, register_web
@@ -17,9 +17,10 @@ from proofdesk.web import register_limiter, register_web
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, or from a plain dict (tests)."""
     app = Flask(__name__)
-    values = settings.from_environment(config)
-    app.config.update(values)
-    app.instance_path = values["INSTANCE_PATH"]
+    values = from_environment(config)
+    app.extensions["settings"] = values  # what the code reads: config.settings()
+    app.config.update(values)  # Flask's own keys, and the extensions' (e.g. RATELIMIT_*)
+    app.instance_path = values.instance_path
     register_feature_flags(app)  # before CSRF, so a switched-off page is a 404 for any method
     register_web(app)
     register_db(app)
@@ -35,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def warn_about_risky_settings(app: Flask) -> None:
     import logging
 
-    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+    if settings(app).ratelimit_storage_uri.startswith("memory://"):
         logging.getLogger("proofdesk").warning(
             "RATELIMIT_STORAGE_URI is memory://: each app server process counts login "
             "failures on its own, so with N processes (proofdesk run starts 2) N times the "
@@ -51,7 +52,7 @@ def register_feature_flags(app: Flask) -> None:
     def _customer_login_flag() -> None:
         if (
             request.blueprint in CUSTOMER_LOGIN_BLUEPRINTS
-            and not app.config["CUSTOMER_LOGIN_ENABLED"]
+            and not settings(app).customer_login_enabled
         ):
             abort(404)
 

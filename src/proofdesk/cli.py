@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import getpass
 import logging
-import os
 import signal
 import subprocess
 import sys
 
 import click
 
-from proofdesk.config import ConfigError
+from proofdesk.accounts.models import Role
+from proofdesk.config import ConfigError, log_level, settings
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -26,14 +26,18 @@ def _app():  # type: ignore[no-untyped-def]
 @click.group()
 def main() -> None:
     """Proofdesk: proof approval for design studios."""
+    try:
+        level = log_level()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 
 @main.command("create-user")
-@click.option("--role", type=click.Choice(["admin", "designer"]), required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -65,7 +69,7 @@ def print_setup_link(app) -> None:  # type: ignore[no-untyped-def]
     with session_scope(app) as session:
         token = issue_setup_token(session)
     if token:
-        url = f"{app.config['BASE_URL']}/setup/{token}"
+        url = f"{settings(app).base_url}/setup/{token}"
         line = "=" * 72
         click.echo(
             f"\n{line}\n  No admin yet. Open this one-time link to create the first admin:"
@@ -99,7 +103,7 @@ def rotate_smtp_key(generate: bool) -> None:
     from proofdesk.notifications.secrets import rotate_all
 
     app = _app()
-    keys = app.config["SMTP_ENCRYPTION_KEYS"]
+    keys = settings(app).smtp_encryption_keys
     with session_scope(app) as session:
         count = rotate_all(session, keys)
     click.echo(
@@ -123,10 +127,9 @@ def run(workers: int) -> None:
     """Serve the app with gunicorn and run the worker beside it (the all-in-one mode)."""
     app = _app()
     print_setup_link(app)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = app.config["PORT"]
+    host, port = settings(app).host, settings(app).port
     click.echo(
-        f"Proofdesk is at {app.config['BASE_URL']} (listening on {host}:{port}). Ctrl+C stops it."
+        f"Proofdesk is at {settings(app).base_url} (listening on {host}:{port}). Ctrl+C stops it."
     )
     web = subprocess.Popen(
         [

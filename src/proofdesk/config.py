@@ -1,14 +1,23 @@
-"""Settings: every environment variable Proofdesk reads, mapped in one place."""
+"""Settings: every environment variable Proofdesk reads, mapped in one place into one frozen,
+typed `Settings`."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from dotenv import load_dotenv
+
+from proofdesk.mail import SmtpSecurity
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,108 @@ DEFAULT_NOTIFY_BODY = (
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says what to set."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(Mapping[str, Any]):
+    """Every setting, typed and read once at start (`from_environment`); code reads the
+    attributes (`settings().base_url`). It is also a read-only mapping of the variables'
+    names (`settings["BASE_URL"]`), which is how the app's Flask config is filled."""
+
+    proofdesk_home: str
+    log_level: str
+    host: str
+    proofdesk_env: Literal["development", "production"]
+    secret_key: str
+    instance_path: str
+    database_url: str
+    base_url: str
+    port: int
+    max_upload_mb: int
+    max_content_length: int
+    max_image_megapixels: int
+    max_pdf_pages: int
+    render_timeout_seconds: int
+    render_memory_mb: int
+    storage: Literal["local", "s3"]
+    upload_folder: str
+    s3_bucket: str
+    s3_endpoint_url: str | None
+    s3_region: str
+    s3_access_key_id: str | None
+    s3_secret_access_key: str | None
+    s3_prefix: str
+    legacy_public_links_enabled: bool
+    customer_login_enabled: bool
+    ratelimit_storage_uri: str
+    session_idle_minutes: int
+    session_max_hours: int
+    trusted_proxies: int
+    session_cookie_secure: bool
+    smtp_host: str
+    smtp_port: int
+    smtp_security: SmtpSecurity
+    smtp_username: str
+    smtp_password: str
+    smtp_from: str
+    smtp_from_name: str
+    smtp_timeout: int
+    worker_lease_seconds: int
+    smtp_ca_file: str | None
+    mail_mailbox_dir: str
+    customer_invite_hours: int
+    customer_reset_minutes: int
+    smtp_encryption_keys: tuple[str, ...]
+    smtp_allow_insecure: bool
+    smtp_allow_private_hosts: bool
+    smtp_test_timeout: int
+    approval_terms: str
+    customer_notify_default_subject: str
+    customer_notify_default_body: str
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):  # the parser's types, checked once
+            value = getattr(self, field.name)
+            if not isinstance(value, _RUNTIME_TYPES[str(field.type)]):
+                raise TypeError(f"{field.name.upper()} must be {field.type}, got {value!r}")
+
+    @classmethod
+    def from_keys(cls, values: Mapping[str, Any]) -> Settings:
+        return cls(**{name.lower(): value for name, value in values.items()})
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _NAMES:
+            raise KeyError(name)
+        return getattr(self, name.lower())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_NAMES)
+
+    def __len__(self) -> int:
+        return len(_NAMES)
+
+
+_NAMES = tuple(field.name.upper() for field in dataclasses.fields(Settings))
+_RUNTIME_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "bool": bool,
+    "str | None": (str, type(None)),
+    "tuple[str, ...]": tuple,
+    "SmtpSecurity": SmtpSecurity,
+    "Literal['development', 'production']": str,
+    "Literal['local', 's3']": str,
+}
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of `app`, or of the current app."""
+    if app is None:
+        from flask import current_app
+
+        app = cast("Flask", current_app)
+    found: Settings = app.extensions["settings"]
+    return found
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -56,8 +167,12 @@ def _positive(name: str, value: str | None, default: int) -> int:
     return number
 
 
-def project_root() -> Path:
-    return Path(os.environ.get("PROOFDESK_HOME", Path.cwd())).resolve()
+def project_root(env: Mapping[str, str] | None = None) -> Path:
+    """PROOFDESK_HOME, or the current folder: where .env and instance/ are. Read from the
+    process's environment (.env cannot say where .env is), or from `env` when given."""
+    if env is None:
+        env = os.environ
+    return Path(env.get("PROOFDESK_HOME") or Path.cwd()).resolve()
 
 
 def _dev_secret(instance: Path, name: str, make: Any) -> str:
@@ -74,7 +189,7 @@ def _dev_secret_key(instance: Path) -> str:
     return _dev_secret(instance, "secret_key", lambda: secrets.token_urlsafe(48))
 
 
-def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> list[str]:
+def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> tuple[str, ...]:
     """Fernet keys for stored SMTP passwords, newest first (MultiFernet)."""
     from cryptography.fernet import Fernet
 
@@ -86,7 +201,7 @@ def _smtp_keys(env: dict[str, str], environment: str, instance: Path) -> list[st
                 "(./venv/bin/proofdesk rotate-smtp-key --generate prints one)"
             )
         raw = _dev_secret(instance, "smtp_key", lambda: Fernet.generate_key().decode())
-    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
     for key in keys:
         try:
             Fernet(key)
@@ -104,7 +219,7 @@ def _environment() -> dict[str, str]:
 
 
 def _instance(env: dict[str, str]) -> Path:
-    return Path(env.get("INSTANCE_PATH") or project_root() / "instance").resolve()
+    return Path(env.get("INSTANCE_PATH") or project_root(env) / "instance").resolve()
 
 
 def database_url(env: dict[str, str] | None = None) -> str:
@@ -139,8 +254,22 @@ def _ratelimit_storage(env: dict[str, str]) -> str:
     return value
 
 
-def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read the settings from the environment (and .env) into a Flask config dict."""
+# The names the logging module knows (DEBUG, INFO, WARNING, ERROR, CRITICAL and aliases).
+LOG_LEVELS = tuple(logging.getLevelNamesMapping())
+
+
+def log_level(env: dict[str, str] | None = None) -> str:
+    """LOG_LEVEL: what the `proofdesk` command logs, set before anything else is read."""
+    if env is None:
+        env = _environment()
+    level = (env.get("LOG_LEVEL") or "INFO").strip()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
+
+
+def from_environment(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (and .env), or from a plain dict (tests)."""
     if env is None:
         env = _environment()
     instance = _instance(env)
@@ -167,7 +296,10 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         raise ConfigError("STORAGE must be local or s3")
     if storage == "s3" and not env.get("S3_BUCKET"):
         raise ConfigError("STORAGE=s3 needs S3_BUCKET")
-    return {
+    values: dict[str, Any] = {
+        "PROOFDESK_HOME": str(project_root(env)),
+        "LOG_LEVEL": log_level(env),
+        "HOST": (env.get("HOST") or "127.0.0.1").strip(),
         "PROOFDESK_ENV": environment,
         "SECRET_KEY": secret_key,
         "INSTANCE_PATH": str(instance),
@@ -209,6 +341,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
             env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or DEFAULT_NOTIFY_BODY
         ).replace("\\n", "\n"),
     }
+    return Settings.from_keys(values)
 
 
 def _lease(env: dict[str, str], *, timeout: int) -> int:
@@ -225,11 +358,14 @@ def _lease(env: dict[str, str], *, timeout: int) -> int:
 def _mail_settings(
     env: dict[str, str], environment: str, instance: Path, base_url: str
 ) -> dict[str, Any]:
-    security = env.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
-    if security not in {"starttls", "ssl", "none"}:
+    word = env.get("SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+    if word not in tuple(SmtpSecurity):
         raise ConfigError("SMTP_SECURITY must be starttls, ssl or none")
+    security = SmtpSecurity(word)
     host = (env.get("SMTP_HOST") or "").strip()
-    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    default_port = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.SSL: 465, SmtpSecurity.NONE: 25}[
+        security
+    ]
     mailbox = (env.get("MAIL_MAILBOX_DIR") or "").strip()
     if environment != "development":
         # Production never "sends" into a folder: without SMTP_HOST mail stays queued.

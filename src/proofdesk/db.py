@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+
+from proofdesk.config import settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,32 @@ str200 = Annotated[str, mapped_column(sa.String(200))]
 str320 = Annotated[str, mapped_column(sa.String(320))]
 
 
+class Vocabulary(sa.types.TypeDecorator[enum.StrEnum]):
+    """A StrEnum stored as its value in a plain string column, and read back as the member.
+    The column's table lists the values in a CHECK constraint (`vocabulary_check`), so that
+    the database refuses any other word."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, members: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.members = members
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> enum.StrEnum | None:
+        return None if value is None else self.members(value)
+
+
+def vocabulary_check(column: str, members: type[enum.StrEnum]) -> sa.CheckConstraint:
+    """`ck_<table>_<column>`: the column takes only the members' values."""
+    values = ", ".join(repr(member.value) for member in members)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=column)
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UTCDateTime}
@@ -77,7 +106,7 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def register_db(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(settings(app).database_url)
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
 

@@ -11,6 +11,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -18,6 +19,26 @@ from urllib.parse import urlsplit
 from flask import render_template
 
 from proofdesk.redact import without_password
+
+
+class SmtpSecurity(StrEnum):
+    """How a connection to an SMTP server is protected (the operator's and a designer's)."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS, usually port 587
+    SSL = "ssl"  # TLS from the first byte, usually port 465
+    NONE = "none"  # unencrypted: only where the operator allows it
+
+
+class MailerName(StrEnum):
+    """Which mailer sent a message, as the notification log and a test email say: the
+    operator's server (or, with none, the unconfigured one), a designer's own server, the
+    development mailbox folder. Kept in customer_notifications.mailer without a constraint:
+    rows written before these names may say "smtp"."""
+
+    DEFAULT = "default"
+    DESIGNER = "designer"
+    MAILBOX = "mailbox"
+    SMTP = "smtp"
 
 
 class SendError(Exception):
@@ -170,11 +191,11 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL):
 class SmtpMailer:
     host: str
     port: int
-    security: str  # starttls | ssl | none
+    security: SmtpSecurity
     username: str | None
     password: str | None
     timeout: float
-    name: str = "smtp"
+    name: str = MailerName.SMTP
     cafile: str | None = None
     # The checked addresses of `host` (notifications.hosts.check_host); empty: resolved at send.
     addresses: tuple[str, ...] = ()
@@ -239,7 +260,7 @@ class SmtpMailer:
 
     def _send(self, message: EmailMessage) -> str:
         addresses = self.addresses or resolve(self.host, self.port)
-        if self.security == "ssl":
+        if self.security == SmtpSecurity.SSL:
             client: smtplib.SMTP = _PinnedSMTPSSL(
                 self.host,
                 self.port,
@@ -251,7 +272,7 @@ class SmtpMailer:
             client = _PinnedSMTP(self.host, self.port, addresses=addresses, timeout=self.timeout)
         with client:
             client.ehlo()
-            if self.security == "starttls":
+            if self.security == SmtpSecurity.STARTTLS:
                 if not client.has_extn("starttls"):
                     raise SendError("tls", "the server does not offer STARTTLS", permanent=True)
                 client.starttls(context=self._context())
@@ -288,7 +309,7 @@ class MailboxMailer:
     """Development: each message becomes an .eml file in a folder instead of being sent."""
 
     folder: str
-    name: str = "mailbox"
+    name: str = MailerName.MAILBOX
 
     def send(self, message: EmailMessage) -> str:
         path = Path(self.folder)
@@ -300,7 +321,7 @@ class MailboxMailer:
 
 
 class UnconfiguredMailer:
-    name = "default"
+    name = MailerName.DEFAULT
 
     def send(self, message: EmailMessage) -> str:
         raise SendError(
@@ -314,12 +335,12 @@ def default_mailer(config: dict[str, object]) -> Mailer:
         return SmtpMailer(
             host=str(config["SMTP_HOST"]),
             port=int(config["SMTP_PORT"]),  # type: ignore[call-overload]
-            security=str(config["SMTP_SECURITY"]),
+            security=SmtpSecurity(config["SMTP_SECURITY"]),
             username=config.get("SMTP_USERNAME") or None,  # type: ignore[arg-type]
             password=config.get("SMTP_PASSWORD") or None,  # type: ignore[arg-type]
             timeout=float(config["SMTP_TIMEOUT"]),  # type: ignore[arg-type]
             cafile=config.get("SMTP_CA_FILE") or None,  # type: ignore[arg-type]
-            name="default",
+            name=MailerName.DEFAULT,
         )
     if config.get("MAIL_MAILBOX_DIR"):
         return MailboxMailer(str(config["MAIL_MAILBOX_DIR"]))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
+
+from proofdesk.config import settings
 
 CHUNK = 256 * 1024
 log = logging.getLogger(__name__)
@@ -214,7 +216,7 @@ def _missing_as_file_not_found(key: str) -> Iterator[None]:
         raise
 
 
-def make_storage(config: dict[str, Any]) -> Storage:
+def make_storage(config: Mapping[str, Any]) -> Storage:
     if config["STORAGE"] == "s3":
         import boto3
         from botocore.config import Config
@@ -237,7 +239,7 @@ def make_storage(config: dict[str, Any]) -> Storage:
 
 
 def register_storage(app: Flask) -> None:
-    app.extensions["storage"] = make_storage(app.config)
+    app.extensions["storage"] = make_storage(settings(app))
 
 
 def get_storage() -> Storage:

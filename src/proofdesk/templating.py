@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from proofdesk.activity import label as activity_label
+from proofdesk.customer_login.models import LoginState
 
 
 def when(value: dt.datetime | None) -> str:
@@ -29,10 +30,10 @@ def filesize(value: int) -> str:
 
 
 LOGIN_STATES = {
-    "none": "No login",
-    "invited": "Invited",
-    "active": "Active",
-    "disabled": "Disabled",
+    LoginState.NONE: "No login",
+    LoginState.INVITED: "Invited",
+    LoginState.ACTIVE: "Active",
+    LoginState.DISABLED: "Disabled",
 }
 
 

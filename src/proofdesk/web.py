@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from proofdesk.config import settings
 from proofdesk.ratelimit import DatabaseStorage
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,7 @@ limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True)
 
 
 def register_web(app: Flask) -> None:
-    if app.config["TRUSTED_PROXIES"]:
-        n = app.config["TRUSTED_PROXIES"]
+    if n := settings(app).trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -101,7 +101,7 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> tuple[str, int]:
-        limit = app.config["MAX_UPLOAD_MB"]
+        limit = settings(app).max_upload_mb
         return error_page(
             413,
             f"The file is larger than {limit} MB, the most this server "

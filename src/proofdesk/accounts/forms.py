@@ -6,10 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from proofdesk.accounts.models import Role
 from proofdesk.passwords import MAX_LENGTH
 
 # SelectChoice, not (value, label) tuples: WTForms 3.3 deprecates tuples given to SelectField.
-ROLE_CHOICES = [SelectChoice("designer", "Designer"), SelectChoice("admin", "Admin")]
+ROLE_CHOICES = [SelectChoice(Role.DESIGNER, "Designer"), SelectChoice(Role.ADMIN, "Admin")]
 
 
 class LoginForm(FlaskForm):

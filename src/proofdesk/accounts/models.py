@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from proofdesk.db import Base, created_at, intpk, str200, str320
+from proofdesk.db import Base, Vocabulary, created_at, intpk, str200, str320, vocabulary_check
 
-ROLES = ("admin", "designer")
+
+class Role(StrEnum):
+    """What a staff account may do: an admin manages users and sees every proof."""
+
+    ADMIN = "admin"
+    DESIGNER = "designer"
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'designer')", name="role"),)
+    __table_args__ = (vocabulary_check("role", Role),)
 
     id: Mapped[intpk]
     email: Mapped[str320] = mapped_column(unique=True)
     name: Mapped[str200]
-    role: Mapped[str] = mapped_column(sa.String(20))
+    role: Mapped[Role] = mapped_column(Vocabulary(Role, 20))
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[created_at]
@@ -47,7 +53,7 @@ class User(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     def get_id(self) -> str | None:
         return self.session_token

@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from proofdesk import activity, sessions
-from proofdesk.accounts.models import ROLES, SetupToken, User, UserSession
+from proofdesk.accounts.models import Role, SetupToken, User, UserSession
 from proofdesk.activity import ActivityKind
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
@@ -58,7 +58,7 @@ def create_user(
     name = _one_line(name)
     if not name:
         raise ServiceError("Enter a name.", "name")
-    if role not in ROLES:
+    if role not in tuple(Role):
         raise ServiceError("Choose admin or designer.", "role")
     _check_password(password)
     if find_user_by_email(session, email):
@@ -92,15 +92,15 @@ def update_user(
     name = _one_line(name)
     if not name:
         raise ServiceError("Enter a name.", "name")
-    if role not in ROLES:
+    if role not in tuple(Role):
         raise ServiceError("Choose admin or designer.", "role")
     other = find_user_by_email(session, email)
     if other is not None and other.id != user.id:
         raise ServiceError("A user with this email already exists.", "email")
-    if user.id == changed_by.id and (role != "admin" or not active):
+    if user.id == changed_by.id and (role != Role.ADMIN or not active):
         raise ServiceError(
             "You cannot remove your own admin role or deactivate yourself.",
-            "role" if role != "admin" else "active",
+            "role" if role != Role.ADMIN else "active",
         )
     changes = []
     for attr, value in (("email", email), ("name", name), ("role", role), ("active", active)):
@@ -186,7 +186,7 @@ def change_password(
 
 
 def admin_exists(session: Session) -> bool:
-    return session.scalar(sa.select(sa.exists().where(User.role == "admin"))) or False
+    return session.scalar(sa.select(sa.exists().where(User.role == Role.ADMIN))) or False
 
 
 def issue_setup_token(session: Session) -> str | None:
@@ -236,7 +236,7 @@ def complete_setup(
     )
     if claimed.rowcount != 1 or admin_exists(session):  # type: ignore[attr-defined]
         raise ServiceError("This setup link has already been used or has expired.")
-    user = create_user(session, email=email, name=name, role="admin", password=password, ip=ip)
+    user = create_user(session, email=email, name=name, role=Role.ADMIN, password=password, ip=ip)
     activity.record(
         session, kind=ActivityKind.SETUP_COMPLETED, actor=user.name, ip=ip, user_id=user.id
     )

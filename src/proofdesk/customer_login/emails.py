@@ -14,7 +14,7 @@ from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.notifications import content
 from proofdesk.notifications import services as outbox
-from proofdesk.notifications.content import NotSendable
+from proofdesk.notifications.content import NotificationKind, NotSendable
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.tokens import TokenSettings, hash_token, token_of
 
@@ -29,7 +29,7 @@ def queue_invite(
 ) -> None:
     outbox.queue(
         session,
-        kind="invite",
+        kind=NotificationKind.INVITE,
         customer=customer,
         invite_id=invite.id,
         batch_id=batch_id,
@@ -43,7 +43,7 @@ def queue_reset(
 ) -> None:
     outbox.queue(
         session,
-        kind="password_reset",
+        kind=NotificationKind.PASSWORD_RESET,
         customer=customer,
         reset_id=reset.id,
         subject="Reset your password",
@@ -113,5 +113,5 @@ def password_reset(
 
 
 def register() -> None:
-    content.register("invite", label="Invitation", build=invitation)
-    content.register("password_reset", label="Password reset", build=password_reset)
+    content.register(NotificationKind.INVITE, label="Invitation", build=invitation)
+    content.register(NotificationKind.PASSWORD_RESET, label="Password reset", build=password_reset)

@@ -19,7 +19,7 @@ from proofdesk.customer_login.mail_limits import (
     check_login_mail_budget,
     designer_budget,
 )
-from proofdesk.customer_login.models import CustomerCredential, CustomerInvite
+from proofdesk.customer_login.models import CustomerCredential, CustomerInvite, LoginState
 from proofdesk.customers.access import manageable_filter
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
@@ -28,12 +28,12 @@ from proofdesk.passwords import hash_password, password_problem
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
 
-def credential_state(customer: Customer, invited_ids: set[int]) -> str:
+def credential_state(customer: Customer, invited_ids: set[int]) -> LoginState:
     """none, invited, active or disabled: what Admin → Customers shows."""
     credential = customer.credential
     if credential is not None:
-        return "disabled" if credential.disabled_at else "active"
-    return "invited" if customer.id in invited_ids else "none"
+        return LoginState.DISABLED if credential.disabled_at else LoginState.ACTIVE
+    return LoginState.INVITED if customer.id in invited_ids else LoginState.NONE
 
 
 def open_invite_customer_ids(session: Session, customer_ids: list[int]) -> set[int]:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import Base, created_at, intpk, str320
+
+
+class LoginState(StrEnum):
+    """Where a customer's login stands, as Admin → Customers shows it (not stored: made from
+    their credential and open invitations)."""
+
+    NONE = "none"
+    INVITED = "invited"
+    ACTIVE = "active"
+    DISABLED = "disabled"
 
 
 class CustomerCredential(Base):

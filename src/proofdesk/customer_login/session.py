@@ -7,8 +7,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 
+from proofdesk.config import settings
 from proofdesk.customer_login.services import load_session
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
@@ -18,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def login_enabled() -> bool:
-    return bool(current_app.config["CUSTOMER_LOGIN_ENABLED"])
+    return settings().customer_login_enabled
 
 
 def current_customer() -> Customer | None:
@@ -32,8 +33,8 @@ def current_customer() -> Customer | None:
             customer = load_session(
                 get_session(),
                 token=token,
-                idle=dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
-                max_age=dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
+                idle=dt.timedelta(minutes=settings().session_idle_minutes),
+                max_age=dt.timedelta(hours=settings().session_max_hours),
             )
             if customer is None:
                 session.pop(KEY, None)

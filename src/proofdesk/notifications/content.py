@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
+
+from proofdesk.config import settings
 
 if TYPE_CHECKING:
     from proofdesk.notifications.models import CustomerNotification
 
-# The kinds customer_notifications.kind takes (its CHECK constraint is made from this list): a
-# new kind of email needs a migration as well as a registration.
-KINDS = ("proof", "invite", "password_reset")
+
+class NotificationKind(StrEnum):
+    """The kinds customer_notifications.kind takes (its CHECK constraint is made from this
+    list): a new kind of email needs a migration as well as a registration."""
+
+    PROOF = "proof"  # proofs: a version is ready for review
+    INVITE = "invite"  # customer_login: set a first password
+    PASSWORD_RESET = "password_reset"  # customer_login: choose a new password
+
+
+KINDS = tuple(NotificationKind)
 
 # (session, notification) -> (the email's template folder, its context); raises NotSendable.
 Build = Callable[[Session, "CustomerNotification"], tuple[str, dict[str, Any]]]
@@ -39,7 +49,7 @@ def register(kind: str, *, label: str, build: Build) -> None:
     if kind not in KINDS:
         raise ValueError(
             f"customer_notifications.kind does not take {kind!r}: add it to "
-            "KINDS, with a migration for the CHECK constraint"
+            "NotificationKind, with a migration for the CHECK constraint"
         )
     _kinds[kind] = Kind(label=label, build=build)
 
@@ -62,10 +72,9 @@ def content_for(session: Session, notification: CustomerNotification) -> tuple[s
     if kind is None:
         raise NotSendable(f"Not sent: unknown kind {notification.kind}")
     template, context = kind.build(session, notification)
-    config = current_app.config
     base = {
         "customer": notification.customer,
-        "sender": config["SMTP_FROM_NAME"],
-        "base_url": str(config["BASE_URL"]),
+        "sender": settings().smtp_from_name,
+        "base_url": settings().base_url,
     }
     return template, {**base, **context}

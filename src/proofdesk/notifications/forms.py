@@ -6,10 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from proofdesk.mail import SmtpSecurity
+
 SECURITY_LABELS = [
-    SelectChoice("starttls", "STARTTLS (usually port 587)"),
-    SelectChoice("ssl", "SSL/TLS (usually port 465)"),
-    SelectChoice("none", "None: unencrypted (only where the operator allows it)"),
+    SelectChoice(SmtpSecurity.STARTTLS, "STARTTLS (usually port 587)"),
+    SelectChoice(SmtpSecurity.SSL, "SSL/TLS (usually port 465)"),
+    SelectChoice(SmtpSecurity.NONE, "None: unencrypted (only where the operator allows it)"),
 ]
 
 
@@ -35,7 +37,7 @@ class SmtpSettingsForm(FlaskForm):
         "use the default mailer.",
     )
     port = PortField("Port", validators=[Optional(), NumberRange(1, 65535, message=PORT_HELP)])
-    security = SelectField("Security", choices=SECURITY_LABELS, default="starttls")
+    security = SelectField("Security", choices=SECURITY_LABELS, default=SmtpSecurity.STARTTLS)
     username = StringField("Username", validators=[Optional(), Length(max=255)])
     password = PasswordField(
         "Password",

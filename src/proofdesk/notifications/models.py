@@ -4,19 +4,49 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from proofdesk.accounts.models import User
-from proofdesk.db import Base, created_at, intpk, str320
+from proofdesk.db import Base, Vocabulary, created_at, intpk, str320, vocabulary_check
+from proofdesk.mail import SmtpSecurity
 from proofdesk.notifications import content
+from proofdesk.notifications.content import NotificationKind
 
 if TYPE_CHECKING:
     from proofdesk.customers.models import Customer
 
-STATUSES = ("queued", "sending", "sent", "failed")
+
+class NotificationStatus(StrEnum):
+    """Where an email stands in the outbox: waiting (or retrying later), claimed by a worker
+    until `claimed_until`, sent, or failed for good."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+STATUSES = tuple(NotificationStatus)
+
+
+class SmtpCheck(StrEnum):
+    """What the last test or real send through a designer's own server showed."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+class SmtpState(StrEnum):
+    """A designer's email in a word, as Admin → Users and My Proofs show it."""
+
+    WORKING = "working"
+    FAILING = "failing"
+    UNTESTED = "untested"
+    DEFAULT = "default"  # no own server: the default mailer
 
 
 class CustomerNotification(Base):
@@ -31,15 +61,13 @@ class CustomerNotification(Base):
         sa.Index("ix_customer_notifications_created", "created_at", "id"),
         sa.Index("ix_customer_notifications_status_created", "status", "created_at", "id"),
         sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at", "id"),
-        sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
-        # The kinds of email registered by the domains that own them (content.KINDS).
-        sa.CheckConstraint(
-            f"kind IN ({', '.join(repr(kind) for kind in content.KINDS)})", name="kind"
-        ),
+        vocabulary_check("status", NotificationStatus),
+        # The kinds of email registered by the domains that own them (content.NotificationKind).
+        vocabulary_check("kind", NotificationKind),
     )
 
     id: Mapped[intpk]
-    kind: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[NotificationKind] = mapped_column(Vocabulary(NotificationKind, 20))
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
     proof_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
     version_number: Mapped[int | None]
@@ -54,7 +82,9 @@ class CustomerNotification(Base):
     to_address: Mapped[str320]
     subject: Mapped[str] = mapped_column(sa.String(300))
     custom_message: Mapped[str | None] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    status: Mapped[NotificationStatus] = mapped_column(
+        Vocabulary(NotificationStatus, 10), default=NotificationStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime]
     claimed_until: Mapped[dt.datetime | None]
@@ -80,13 +110,19 @@ class SmtpSettings(Base):
     showed. No row, or no host and port: the default mailer."""
 
     __tablename__ = "smtp_settings"
+    __table_args__ = (
+        vocabulary_check("security", SmtpSecurity),
+        vocabulary_check("last_status", SmtpCheck),
+    )
 
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     host: Mapped[str | None] = mapped_column(sa.String(255))
     port: Mapped[int | None]
-    security: Mapped[str] = mapped_column(
-        sa.String(10), default="starttls", server_default="starttls"
+    security: Mapped[SmtpSecurity] = mapped_column(
+        Vocabulary(SmtpSecurity, 10),
+        default=SmtpSecurity.STARTTLS,
+        server_default=SmtpSecurity.STARTTLS.value,
     )
     username: Mapped[str | None] = mapped_column(sa.String(255))
     password_encrypted: Mapped[str | None] = mapped_column(sa.Text)
@@ -95,7 +131,7 @@ class SmtpSettings(Base):
     reply_to: Mapped[str | None] = mapped_column(sa.String(320))
     # What the last test or real send through these settings showed.
     last_tested_at: Mapped[dt.datetime | None]
-    last_status: Mapped[str | None] = mapped_column(sa.String(10))  # ok | failed
+    last_status: Mapped[SmtpCheck | None] = mapped_column(Vocabulary(SmtpCheck, 10))
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))
     failing_since: Mapped[dt.datetime | None]
     last_success_at: Mapped[dt.datetime | None]
@@ -117,13 +153,13 @@ class SmtpSettings(Base):
         return bool(self.host and self.port)
 
     @property
-    def state(self) -> str:
+    def state(self) -> SmtpState:
         """working, failing, untested, or default (no own server: the default mailer)."""
         if not self.configured:
-            return "default"
-        if self.last_status == "failed":
-            return "failing"
-        return "working" if self.last_status == "ok" else "untested"
+            return SmtpState.DEFAULT
+        if self.last_status == SmtpCheck.FAILED:
+            return SmtpState.FAILING
+        return SmtpState.WORKING if self.last_status == SmtpCheck.OK else SmtpState.UNTESTED
 
 
 def settings_of(user: User) -> SmtpSettings | None:
@@ -132,7 +168,7 @@ def settings_of(user: User) -> SmtpSettings | None:
     return settings
 
 
-def smtp_state(user: User) -> str:
+def smtp_state(user: User) -> SmtpState:
     """working, failing, untested, or default: what Admin → Users and My Proofs show."""
     settings = settings_of(user)
-    return settings.state if settings else "default"
+    return settings.state if settings else SmtpState.DEFAULT

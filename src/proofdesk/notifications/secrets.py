@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.orm import Session
 
 
-def cipher(keys: list[str]) -> MultiFernet:
+def cipher(keys: Sequence[str]) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 
-def encrypt(keys: list[str], password: str) -> str:
+def encrypt(keys: Sequence[str], password: str) -> str:
     return cipher(keys).encrypt(password.encode()).decode()
 
 
@@ -19,7 +21,7 @@ class UnreadablePassword(Exception):
     """The stored password was encrypted under a key that is no longer configured."""
 
 
-def decrypt(keys: list[str], token: str) -> str:
+def decrypt(keys: Sequence[str], token: str) -> str:
     try:
         return cipher(keys).decrypt(token.encode()).decode()
     except InvalidToken as exc:
@@ -28,7 +30,7 @@ def decrypt(keys: list[str], token: str) -> str:
         ) from exc
 
 
-def rotate_all(session: Session, keys: list[str]) -> int:
+def rotate_all(session: Session, keys: Sequence[str]) -> int:
     """Re-encrypt every stored SMTP password under the first (newest) key."""
     from proofdesk.notifications.models import SmtpSettings
 

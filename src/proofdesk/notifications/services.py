@@ -13,7 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
-from proofdesk.notifications.models import STATUSES, CustomerNotification
+from proofdesk.notifications.content import NotificationKind
+from proofdesk.notifications.models import STATUSES, CustomerNotification, NotificationStatus
 
 if TYPE_CHECKING:
     from proofdesk.customers.models import Customer
@@ -32,7 +33,7 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 def queue(
     session: Session,
     *,
-    kind: str,
+    kind: NotificationKind,
     customer: Customer,
     subject: str,
     base_url: str,
@@ -58,7 +59,7 @@ def queue(
         reset_id=reset_id,
         batch_id=batch_id,
         custom_message=custom_message,
-        status="queued",
+        status=NotificationStatus.QUEUED,
         attempts=0,
         next_attempt_at=now,
         message_id=message_id_for(base_url),
@@ -72,8 +73,8 @@ def queue(
 def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
     n = CustomerNotification
     return sa.or_(
-        sa.and_(n.status == "queued", n.next_attempt_at <= now),
-        sa.and_(n.status == "sending", n.claimed_until < now),
+        sa.and_(n.status == NotificationStatus.QUEUED, n.next_attempt_at <= now),
+        sa.and_(n.status == NotificationStatus.SENDING, n.claimed_until < now),
     )
 
 
@@ -82,7 +83,7 @@ def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE)
     n = CustomerNotification
     now = utcnow()
     values = {
-        "status": "sending",
+        "status": NotificationStatus.SENDING,
         "claimed_until": now + lease,
         "attempts": n.attempts + 1,
         "updated_at": now,
@@ -150,7 +151,7 @@ def keep_claim(
             sa.update(n)
             .where(
                 n.id == row.id,
-                n.status == "sending",
+                n.status == NotificationStatus.SENDING,
                 n.claimed_until > now,
                 n.claimed_until == row.claimed_until,
             )
@@ -169,7 +170,11 @@ def mark_sent(
     session: Session, notification: CustomerNotification, *, reply: str, mailer: str
 ) -> None:
     now = utcnow()
-    notification.status, notification.sent_at, notification.updated_at = "sent", now, now
+    notification.status, notification.sent_at, notification.updated_at = (
+        NotificationStatus.SENT,
+        now,
+        now,
+    )
     (
         notification.smtp_reply,
         notification.mailer,
@@ -192,9 +197,9 @@ def mark_not_sent(
     notification.smtp_reply = error.reply[:1000]
     notification.mailer, notification.claimed_until, notification.updated_at = mailer, None, now
     if error.permanent or notification.attempts >= MAX_ATTEMPTS:
-        notification.status = "failed"
+        notification.status = NotificationStatus.FAILED
     else:
-        notification.status = "queued"
+        notification.status = NotificationStatus.QUEUED
         notification.next_attempt_at = now + BACKOFF[min(notification.attempts, len(BACKOFF)) - 1]
 
 
@@ -205,7 +210,7 @@ def cancel(notification: CustomerNotification, reason: str) -> None:
         notification.claimed_until,
         notification.updated_at,
     ) = (
-        "failed",
+        NotificationStatus.FAILED,
         reason,
         None,
         utcnow(),
@@ -214,10 +219,14 @@ def cancel(notification: CustomerNotification, reason: str) -> None:
 
 def retry(session: Session, notification: CustomerNotification) -> bool:
     """Queue a failed notification again (same Message-ID); False if it had not failed."""
-    if notification.status != "failed":
+    if notification.status != NotificationStatus.FAILED:
         return False
     now = utcnow()
-    notification.status, notification.next_attempt_at, notification.updated_at = "queued", now, now
+    notification.status, notification.next_attempt_at, notification.updated_at = (
+        NotificationStatus.QUEUED,
+        now,
+        now,
+    )
     notification.attempts = 0
     return True
 
@@ -238,7 +247,7 @@ def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
         .where(CustomerNotification.batch_id == batch_id)
         .group_by(CustomerNotification.status)
     ).all()
-    counts = {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
+    counts = {str(status): 0 for status in NotificationStatus}
     counts.update({status: n for status, n in rows})
     counts["total"] = sum(counts.values())
     return counts

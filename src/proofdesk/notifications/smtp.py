@@ -16,8 +16,10 @@ from proofdesk.errors import ServiceError
 from proofdesk.mail import (
     HeaderInjection,
     Mailer,
+    MailerName,
     SendError,
     SmtpMailer,
+    SmtpSecurity,
     build_message,
     default_mailer,
     message_id_for,
@@ -25,9 +27,8 @@ from proofdesk.mail import (
 )
 from proofdesk.notifications import secrets
 from proofdesk.notifications.hosts import check_host
-from proofdesk.notifications.models import SmtpSettings, settings_of
+from proofdesk.notifications.models import SmtpCheck, SmtpSettings, settings_of
 
-SECURITY_CHOICES = ("starttls", "ssl", "none")
 # Failures that say something about the settings themselves, not about one message.
 SETTINGS_FAILURES = {"connect", "tls", "auth", "sender", "timeout", "config"}
 
@@ -36,7 +37,7 @@ SETTINGS_FAILURES = {"connect", "tls", "auth", "sender", "timeout", "config"}
 class SmtpInput:
     host: str = ""
     port: int | None = None
-    security: str = "starttls"
+    security: str = SmtpSecurity.STARTTLS
     username: str = ""
     password: str = ""
     from_name: str = ""
@@ -86,9 +87,9 @@ def save_settings(
         raise ServiceError("Enter the SMTP server's host name, e.g. smtp.example.com.", "host")
     if data.port is None or not 1 <= data.port <= 65535:
         raise ServiceError("Enter a port between 1 and 65535 (usually 587 or 465).", "port")
-    if data.security not in SECURITY_CHOICES:
+    if data.security not in tuple(SmtpSecurity):
         raise ServiceError("Choose STARTTLS or SSL/TLS.", "security")
-    if data.security == "none" and not config["SMTP_ALLOW_INSECURE"]:
+    if data.security == SmtpSecurity.NONE and not config["SMTP_ALLOW_INSECURE"]:
         raise ServiceError(
             "Unencrypted SMTP is switched off on this server; choose STARTTLS or SSL/TLS.",
             "security",
@@ -171,7 +172,7 @@ def designer_mailer(
         password=password,
         timeout=timeout,
         cafile=config.get("SMTP_CA_FILE"),
-        name="designer",
+        name=MailerName.DESIGNER,
         addresses=addresses,
     )
 
@@ -210,12 +211,15 @@ def record_outcome(user: User, *, error: SendError | None) -> None:
     now = utcnow()
     settings.last_tested_at = now
     if error is None:
-        settings.last_status, settings.last_error = "ok", None
+        settings.last_status, settings.last_error = SmtpCheck.OK, None
         settings.failing_since, settings.last_success_at = None, now
     elif error.category in SETTINGS_FAILURES:
-        if settings.last_status != "failed":
+        if settings.last_status != SmtpCheck.FAILED:
             settings.failing_since = now
-        settings.last_status, settings.last_error = "failed", f"{error.label}: {error.reply}"
+        settings.last_status, settings.last_error = (
+            SmtpCheck.FAILED,
+            f"{error.label}: {error.reply}",
+        )
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,7 @@ def send_test_email(
         )
         reply = mailer.send(message)
     except HeaderInjection as exc:  # a line break in a stored name or address
-        return TestResult(ok=False, message=f"Not sent: {exc}.", mailer="default")
+        return TestResult(ok=False, message=f"Not sent: {exc}.", mailer=MailerName.DEFAULT)
     except SendError as error:
         if own_server(user):
             record_outcome(user, error=error)
@@ -266,7 +270,7 @@ def send_test_email(
         return TestResult(
             ok=False,
             message=f"{error.label}. The server said: {error.reply}",
-            mailer="designer" if own_server(user) else "default",
+            mailer=MailerName.DESIGNER if own_server(user) else MailerName.DEFAULT,
         )
     if own_server(user):
         record_outcome(user, error=None)

@@ -10,9 +10,9 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
-from proofdesk.mail import HeaderInjection, SendError, build_message, render_email
+from proofdesk.mail import HeaderInjection, MailerName, SendError, build_message, render_email
 from proofdesk.notifications import services, smtp
-from proofdesk.notifications.content import NotSendable, content_for
+from proofdesk.notifications.content import NotificationKind, NotSendable, content_for
 from proofdesk.notifications.models import CustomerNotification
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,14 @@ def send(session: Session, notification: CustomerNotification) -> None:
     config = current_app.config
     designer = (
         session.get(User, notification.designer_id)
-        if notification.kind == "proof" and notification.designer_id
+        if notification.kind == NotificationKind.PROOF and notification.designer_id
         else None
     )
-    mailer_name = "designer" if designer is not None and smtp.own_server(designer) else "default"
+    mailer_name: str = (
+        MailerName.DESIGNER
+        if designer is not None and smtp.own_server(designer)
+        else MailerName.DEFAULT
+    )
     try:
         mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
         mailer_name = mailer.name
@@ -82,9 +86,9 @@ def send(session: Session, notification: CustomerNotification) -> None:
     except SendError as error:
         log.warning("notification %s not sent (%s)", notification.id, error.label)
         services.mark_not_sent(session, notification, error=error, mailer=mailer_name)
-        if designer is not None and mailer_name == "designer":
+        if designer is not None and mailer_name == MailerName.DESIGNER:
             smtp.record_outcome(designer, error=error)
         return
     services.mark_sent(session, notification, reply=reply, mailer=mailer_name)
-    if designer is not None and mailer_name == "designer":
+    if designer is not None and mailer_name == MailerName.DESIGNER:
         smtp.record_outcome(designer, error=None)

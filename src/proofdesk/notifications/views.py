@@ -14,6 +14,7 @@ from proofdesk.accounts.views import safe_next
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
+from proofdesk.mail import SmtpSecurity
 from proofdesk.notifications import services, smtp
 from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
 from proofdesk.notifications.models import (
@@ -47,7 +48,7 @@ def settings_form(user: User, *, posted: bool = True) -> SmtpSettingsForm:
     saved = settings_of(user)
     if (request.method == "GET" or not posted) and saved is not None:
         form.host.data, form.port.data = saved.host, saved.port
-        form.security.data = saved.security or "starttls"
+        form.security.data = saved.security or SmtpSecurity.STARTTLS
         form.username.data, form.from_name.data = saved.username, saved.from_name
         form.from_address.data, form.reply_to.data = saved.from_address, saved.reply_to
     return form

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from proofdesk.customers.models import Customer
-from proofdesk.proofs.models import Proof
+from proofdesk.proofs.models import Proof, ProofStatus
 
 PAGE_SIZE = 25
 
@@ -14,7 +14,7 @@ PAGE_SIZE = 25
 def customer_proofs(
     session: Session, *, customer: Customer, page: int = 1, page_size: int = PAGE_SIZE
 ) -> tuple[list[Proof], bool]:
-    waiting_first = sa.case((Proof.status == "awaiting_review", 0), else_=1)
+    waiting_first = sa.case((Proof.status == ProofStatus.AWAITING_REVIEW, 0), else_=1)
     stmt = (
         sa.select(Proof)
         .options(joinedload(Proof.designer))

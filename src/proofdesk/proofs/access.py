@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from flask import abort
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.proofs.models import Proof
 from proofdesk.review.models import ShareLink
@@ -22,7 +23,7 @@ def can_see(viewer: Viewer | None, proof: Proof) -> bool:
         # Retired links open nothing, not even for the proof's customer: they use the portal,
         # where what they do is recorded under their account.
         return (
-            current_app.config["LEGACY_PUBLIC_LINKS_ENABLED"]
+            settings().legacy_public_links_enabled
             and viewer.revoked_at is None
             and viewer.proof_id == proof.id
         )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from proofdesk.customers.models import Customer
 from proofdesk.notifications import content
-from proofdesk.notifications.content import NotSendable
+from proofdesk.notifications.content import NotificationKind, NotSendable
 from proofdesk.notifications.models import CustomerNotification
 from proofdesk.notifications.services import queue
 from proofdesk.proofs.models import Proof
@@ -49,7 +49,7 @@ def notify_customer(
     )
     return queue(
         session,
-        kind="proof",
+        kind=NotificationKind.PROOF,
         customer=proof.customer,
         subject=subject,
         base_url=config["BASE_URL"],
@@ -101,4 +101,4 @@ def proof_ready(session: Session, notification: CustomerNotification) -> tuple[s
 
 
 def register() -> None:
-    content.register("proof", label="Proof ready", build=proof_ready)
+    content.register(NotificationKind.PROOF, label="Proof ready", build=proof_ready)

@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from proofdesk.errors import ServiceError
+from proofdesk.proofs.models import FileKind
 
 PREVIEW_LONG_SIDE = 2400
 THUMB_LONG_SIDE = 480
@@ -23,11 +24,11 @@ PDF_DPI = 150
 PDFIUM_LOCK = threading.Lock()
 
 KINDS = {  # magic bytes → (kind, content type, extension)
-    b"\x89PNG\r\n\x1a\n": ("image", "image/png", "png"),
-    b"\xff\xd8\xff": ("image", "image/jpeg", "jpg"),
-    b"II*\x00": ("image", "image/tiff", "tif"),
-    b"MM\x00*": ("image", "image/tiff", "tif"),
-    b"%PDF-": ("pdf", "application/pdf", "pdf"),
+    b"\x89PNG\r\n\x1a\n": (FileKind.IMAGE, "image/png", "png"),
+    b"\xff\xd8\xff": (FileKind.IMAGE, "image/jpeg", "jpg"),
+    b"II*\x00": (FileKind.IMAGE, "image/tiff", "tif"),
+    b"MM\x00*": (FileKind.IMAGE, "image/tiff", "tif"),
+    b"%PDF-": (FileKind.PDF, "application/pdf", "pdf"),
 }
 PILLOW_FORMATS = {
     "image/png": "PNG",
@@ -40,7 +41,7 @@ ACCEPTED = "PNG, JPEG, WebP, TIFF or PDF"
 
 @dataclass(frozen=True)
 class ArtworkFile:
-    kind: str
+    kind: FileKind
     content_type: str
     extension: str
     size: int
@@ -57,12 +58,12 @@ class RenderedPage:
     height: int
 
 
-def sniff(head: bytes) -> tuple[str, str, str] | None:
+def sniff(head: bytes) -> tuple[FileKind, str, str] | None:
     for magic, found in KINDS.items():
         if head.startswith(magic):
             return found
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ("image", "image/webp", "webp")
+        return (FileKind.IMAGE, "image/webp", "webp")
     return None
 
 
@@ -89,7 +90,7 @@ def inspect(stream: IO[bytes], *, max_bytes: int, max_pixels: int, max_pages: in
     if found is None:
         raise ServiceError(f"This is not a file Proofdesk can show. Upload {ACCEPTED}.", "file")
     kind, content_type, extension = found
-    if kind == "pdf":
+    if kind == FileKind.PDF:
         pages = _pdf_page_count(stream, max_pages)
     else:
         _open_image(stream, content_type, max_pixels).close()

@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
-from proofdesk.db import Base, created_at, intpk, str200
+from proofdesk.db import Base, Vocabulary, created_at, intpk, str200, vocabulary_check
+
+
+class ProofStatus(StrEnum):
+    """Where a proof stands: the last decision on its current version, if any."""
+
+    AWAITING_REVIEW = "awaiting_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+
 
 STATUSES = {
-    "awaiting_review": "Awaiting review",
-    "changes_requested": "Changes requested",
-    "approved": "Approved",
+    ProofStatus.AWAITING_REVIEW: "Awaiting review",
+    ProofStatus.CHANGES_REQUESTED: "Changes requested",
+    ProofStatus.APPROVED: "Approved",
 }
+
+
+class FileKind(StrEnum):
+    """What a version's file is: an image has one page, a PDF is rendered page by page."""
+
+    IMAGE = "image"
+    PDF = "pdf"
+
+
+class RenderStatus(StrEnum):
+    """How far a version's previews are: waiting for the worker, being rendered (claimed
+    until `render_claimed_until`), all pages done, or failed (`render_error` says why)."""
+
+    PENDING = "pending"
+    RENDERING = "rendering"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class Proof(Base):
@@ -26,9 +53,7 @@ class Proof(Base):
         sa.Index("ix_proofs_customer_activity", "customer_id", "last_activity_at"),
         sa.Index("ix_proofs_status_activity", "status", "last_activity_at"),
         sa.Index("ix_proofs_activity", "last_activity_at"),
-        sa.CheckConstraint(
-            "status IN ('awaiting_review', 'changes_requested', 'approved')", name="status"
-        ),
+        vocabulary_check("status", ProofStatus),
     )
 
     id: Mapped[intpk]
@@ -37,7 +62,9 @@ class Proof(Base):
     title: Mapped[str200]
     message: Mapped[str | None] = mapped_column(sa.Text)
     due_date: Mapped[dt.date | None]
-    status: Mapped[str] = mapped_column(sa.String(20), default="awaiting_review")
+    status: Mapped[ProofStatus] = mapped_column(
+        Vocabulary(ProofStatus, 20), default=ProofStatus.AWAITING_REVIEW
+    )
     current_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[created_at]
     last_activity_at: Mapped[dt.datetime]
@@ -63,6 +90,8 @@ class ProofVersion(Base):
     __table_args__ = (
         sa.UniqueConstraint("proof_id", "number", name="uq_proof_versions_proof_number"),
         sa.Index("ix_proof_versions_render_queue", "render_status", "render_claimed_until"),
+        vocabulary_check("kind", FileKind),
+        vocabulary_check("render_status", RenderStatus),
     )
 
     id: Mapped[intpk]
@@ -71,12 +100,14 @@ class ProofVersion(Base):
     file_key: Mapped[str] = mapped_column(sa.String(300))
     original_filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(50))
-    kind: Mapped[str] = mapped_column(sa.String(10))  # image | pdf
+    kind: Mapped[FileKind] = mapped_column(Vocabulary(FileKind, 10))
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     page_count: Mapped[int]
     pages_rendered: Mapped[int] = mapped_column(default=0)
-    render_status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    render_status: Mapped[RenderStatus] = mapped_column(
+        Vocabulary(RenderStatus, 20), default=RenderStatus.PENDING
+    )
     render_error: Mapped[str | None] = mapped_column(sa.String(500))
     render_claimed_until: Mapped[dt.datetime | None]
     uploaded_by_id: Mapped[int | None] = mapped_column(

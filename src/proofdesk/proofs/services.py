@@ -18,7 +18,15 @@ from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs import files, render_process
-from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
+from proofdesk.proofs.models import (
+    STATUSES,
+    FileKind,
+    Proof,
+    ProofPage,
+    ProofStatus,
+    ProofVersion,
+    RenderStatus,
+)
 from proofdesk.storage import Storage, track_new_file
 
 PAGE_SIZE = 25
@@ -111,14 +119,14 @@ def _add_version_row(
     session.add(version)
     session.flush()
     # Page 1 now, so the proof has a preview at once; the worker renders the rest.
-    if artwork.kind == "image":
+    if artwork.kind == FileKind.IMAGE:
         upload.stream.seek(0)
         first = files.render_image(upload.stream.read(), artwork.content_type, limits.max_pixels)
     else:
         first = _first_pdf_page(upload.stream, limits.render)
     _store_page(session, storage, version, prefix, first)
     version.pages_rendered = 1
-    version.render_status = "done" if artwork.page_count == 1 else "pending"
+    version.render_status = RenderStatus.DONE if artwork.page_count == 1 else RenderStatus.PENDING
     return version
 
 
@@ -174,7 +182,7 @@ def create_proof(
         title=title[:200],
         message=(message or "").strip() or None,
         due_date=due_date,
-        status="awaiting_review",
+        status=ProofStatus.AWAITING_REVIEW,
         current_version=1,
         created_at=now,
         last_activity_at=now,
@@ -230,7 +238,7 @@ def add_version(
         uploaded_by=uploaded_by,
     )
     proof.current_version = number
-    proof.status = "awaiting_review"
+    proof.status = ProofStatus.AWAITING_REVIEW
     proof.last_activity_at = utcnow()
     if message and message.strip():
         proof.message = message.strip()
@@ -294,9 +302,9 @@ def claim_render_job(session: Session) -> ProofVersion | None:
         sa.select(ProofVersion.id)
         .where(
             sa.or_(
-                ProofVersion.render_status == "pending",
+                ProofVersion.render_status == RenderStatus.PENDING,
                 sa.and_(
-                    ProofVersion.render_status == "rendering",
+                    ProofVersion.render_status == RenderStatus.RENDERING,
                     ProofVersion.render_claimed_until < now,
                 ),
             )
@@ -311,14 +319,14 @@ def claim_render_job(session: Session) -> ProofVersion | None:
         .where(
             ProofVersion.id == candidate,
             sa.or_(
-                ProofVersion.render_status == "pending",
+                ProofVersion.render_status == RenderStatus.PENDING,
                 sa.and_(
-                    ProofVersion.render_status == "rendering",
+                    ProofVersion.render_status == RenderStatus.RENDERING,
                     ProofVersion.render_claimed_until < now,
                 ),
             ),
         )
-        .values(render_status="rendering", render_claimed_until=now + RENDER_LEASE)
+        .values(render_status=RenderStatus.RENDERING, render_claimed_until=now + RENDER_LEASE)
     )
     session.commit()
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -399,7 +407,9 @@ def render_next_pages(
         _mark_failed(session, version, exc, todo[0] if todo else None)
         raise RenderFailed(str(exc)) from exc
     version.pages_rendered = _count_pages(session, version)
-    version.render_status = "done" if version.pages_rendered >= version.page_count else "pending"
+    version.render_status = (
+        RenderStatus.DONE if version.pages_rendered >= version.page_count else RenderStatus.PENDING
+    )
     version.render_claimed_until = None
     session.commit()
 
@@ -409,7 +419,7 @@ def _mark_failed(
 ) -> None:
     page = f"Page {number}" if number else "A page"
     timeout = isinstance(exc, render_process.RenderError) and exc.reason == "timeout"
-    version.render_status = "failed"
+    version.render_status = RenderStatus.FAILED
     version.render_error = (
         f"{page} takes too long to render." if timeout else f"{page} could not be rendered."
     )
@@ -428,7 +438,7 @@ def render_page_now(
     """Render one page at once for a reviewer who scrolled to it before the worker did.
     Another process may render it at the same moment; then its row is used. A page that
     cannot be rendered marks the version failed (no reviewer waits for it again): None."""
-    if version.kind != "pdf" or not 1 <= number <= version.page_count:
+    if version.kind != FileKind.PDF or not 1 <= number <= version.page_count:
         return None
     try:
         page = render_process.render_pdf_pages(

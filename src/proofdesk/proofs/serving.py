@@ -9,7 +9,7 @@ from flask import Response, abort, current_app, jsonify
 from sqlalchemy.orm import Session
 
 from proofdesk.db import get_session
-from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
+from proofdesk.proofs.models import Proof, ProofPage, ProofVersion, RenderStatus
 from proofdesk.proofs.render_process import RenderLimits
 from proofdesk.proofs.services import render_page_now, version_of
 from proofdesk.storage import get_storage
@@ -28,7 +28,7 @@ def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
     """A rendered page; one the worker has not reached yet is rendered now, so a reviewer
     scrolling through a long PDF never waits for the whole file."""
     page = next((p for p in version.pages if p.number == number), None)
-    if page is None and version.render_status != "failed":
+    if page is None and version.render_status != RenderStatus.FAILED:
         page = render_page_now(
             get_session(),
             storage=get_storage(),

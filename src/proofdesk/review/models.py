@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from proofdesk.db import Base, created_at, intpk, str200
+from proofdesk.db import Base, Vocabulary, created_at, intpk, str200, vocabulary_check
 from proofdesk.proofs.models import Proof, ProofVersion
 
 
@@ -68,20 +69,30 @@ class Comment(Base):
         return self.page_number is not None and self.pin_x is not None
 
 
-DECISIONS = {"approved": "Approved", "changes_requested": "Changes requested"}
+class DecisionKind(StrEnum):
+    """What a reviewer decided on a version; the proof's status becomes the same word."""
+
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+DECISIONS = {
+    DecisionKind.APPROVED: "Approved",
+    DecisionKind.CHANGES_REQUESTED: "Changes requested",
+}
 
 
 class Decision(Base):
     __tablename__ = "decisions"
     __table_args__ = (
         sa.Index("ix_decisions_proof_created", "proof_id", "created_at"),
-        sa.CheckConstraint("decision IN ('approved', 'changes_requested')", name="decision"),
+        vocabulary_check("decision", DecisionKind),
     )
 
     id: Mapped[intpk]
     proof_id: Mapped[int] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("proof_versions.id", ondelete="CASCADE"))
-    decision: Mapped[str] = mapped_column(sa.String(20))
+    decision: Mapped[DecisionKind] = mapped_column(Vocabulary(DecisionKind, 20))
     reviewer_name: Mapped[str200]
     # Set when a logged-in customer decided: the decision is theirs, not a typed name.
     customer_id: Mapped[int | None] = mapped_column(

@@ -21,6 +21,7 @@ from proofdesk.proofs.models import Proof
 from proofdesk.review import compare as comparing
 from proofdesk.review import services, threads
 from proofdesk.review.forms import CommentForm, DecisionForm, WithdrawForm
+from proofdesk.review.models import DecisionKind
 from proofdesk.review.urls import ReviewUrls
 from proofdesk.storage import get_storage
 from proofdesk.web import client_ip
@@ -172,7 +173,7 @@ def decision(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
         else:
             flash(
                 "Thank you: your approval is recorded."
-                if form.decision.data == "approved"
+                if form.decision.data == DecisionKind.APPROVED
                 else "Thank you: your change request is sent to the designer.",
                 "success",
             )

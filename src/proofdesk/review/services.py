@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session, joinedload
 
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.activity import Activity, ActivityKind
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.proofs.models import Proof, ProofVersion
-from proofdesk.review.models import DECISIONS, Comment, Decision, ShareLink
+from proofdesk.proofs.models import Proof, ProofStatus, ProofVersion
+from proofdesk.review.models import DECISIONS, Comment, Decision, DecisionKind, ShareLink
 from proofdesk.review.threads import Pin, thread_root
 from proofdesk.tokens import derive_token, hash_token, new_token
 
@@ -27,7 +27,7 @@ DECISION_KINDS = {
 
 
 def share_token(link: ShareLink) -> str:
-    return derive_token(current_app.config["SECRET_KEY"], SHARE_PURPOSE, link.nonce)
+    return derive_token(settings().secret_key, SHARE_PURPOSE, link.nonce)
 
 
 def share_url(link: ShareLink) -> str | None:
@@ -36,7 +36,7 @@ def share_url(link: ShareLink) -> str | None:
     token = share_token(link)
     if hash_token(token) != link.token_hash:
         return None
-    return f"{current_app.config['BASE_URL']}/s/{token}"
+    return f"{settings().base_url}/s/{token}"
 
 
 def active_share_link(session: Session, proof: Proof) -> ShareLink | None:
@@ -205,10 +205,10 @@ def decide(
             f"{proof.current_version}; review the newest version."
         )
     name = customer.name if customer else _clean_name(reviewer_name)
-    if decision == "approved" and proof.require_terms and not accepted_terms:
+    if decision == DecisionKind.APPROVED and proof.require_terms and not accepted_terms:
         raise ServiceError("Tick the approval terms to approve.", "accept_terms")
     comment_row = None
-    if decision == "changes_requested" or (comment or "").strip():
+    if decision == DecisionKind.CHANGES_REQUESTED or (comment or "").strip():
         comment_row = add_comment(
             session,
             proof=proof,
@@ -231,10 +231,10 @@ def decide(
         ip=ip,
         user_agent=(user_agent or "")[:300],
         file_sha256=version.sha256,
-        terms=terms if decision == "approved" and proof.require_terms else None,
+        terms=terms if decision == DecisionKind.APPROVED and proof.require_terms else None,
     )
     session.add(row)
-    proof.status = decision
+    proof.status = ProofStatus(decision)
     proof.last_activity_at = utcnow()
     activity.record(
         session,
@@ -263,10 +263,14 @@ def withdraw_approval(
         .order_by(Decision.created_at.desc(), Decision.id.desc())
         .limit(1)
     )
-    if latest is None or latest.decision != "approved" or latest.withdrawn_at is not None:
+    if (
+        latest is None
+        or latest.decision != DecisionKind.APPROVED
+        or latest.withdrawn_at is not None
+    ):
         raise ServiceError("There is no approval to withdraw.")
     latest.withdrawn_at, latest.withdrawn_reason = utcnow(), reason[:MAX_COMMENT]
-    proof.status = "awaiting_review"
+    proof.status = ProofStatus.AWAITING_REVIEW
     proof.last_activity_at = utcnow()
     activity.record(
         session,
