@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from proofdesk.accounts.access import admin_required
 from proofdesk.accounts.models import User
 from proofdesk.accounts.views import safe_next
-from proofdesk.db import get_session
+from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications import services, smtp
@@ -149,13 +149,6 @@ def own_test() -> tuple[str, int]:
     return _own_page(test_form=form, result=result, status=200 if result else 400)
 
 
-def _user(user_id: int) -> User:
-    user = get_session().get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 def email_forms(user: User) -> dict[str, object]:
     """What the Email section of Admin → Users → Edit needs."""
     test_form = TestEmailForm()
@@ -191,7 +184,7 @@ def admin_page(
 @bp.post("/admin/users/<int:user_id>/email")
 @admin_required
 def admin_settings(user_id: int) -> Response | tuple[str, int]:
-    user = _user(user_id)
+    user = get_or_404(get_session(), User, user_id)
     form = settings_form(user)
     if save(user, form):
         return redirect(url_for("admin.edit_user", user_id=user.id) + "#email")
@@ -202,7 +195,7 @@ def admin_settings(user_id: int) -> Response | tuple[str, int]:
 @admin_required
 @limiter.limit(TEST_LIMIT, key_func=_tester_key)
 def admin_test(user_id: int) -> tuple[str, int]:
-    user = _user(user_id)
+    user = get_or_404(get_session(), User, user_id)
     form = TestEmailForm()
     result = run_test(user, form)
     return admin_page(user, test_form=form, result=result, status=200 if result else 400)
@@ -250,9 +243,7 @@ def log() -> str:
 @admin_required
 def retry(notification_id: int) -> Response:
     session = get_session()
-    notification = session.get(CustomerNotification, notification_id)
-    if notification is None:
-        abort(404)
+    notification = get_or_404(session, CustomerNotification, notification_id)
     if services.retry(session, notification):
         session.commit()
         flash(f"Notification to {notification.to_address} is queued again.", "success")

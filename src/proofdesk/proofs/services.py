@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from proofdesk import activity
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import LIKE_ESCAPE, contains_pattern, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs import files, render_process
 from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
@@ -268,12 +268,8 @@ def list_proofs(
     if customer_id:
         stmt = stmt.where(Proof.customer_id == customer_id)
     if q.strip():
-        pattern = (
-            "%"
-            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape="\\"))
+        pattern = contains_pattern(q.strip().lower())
+        stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape=LIKE_ESCAPE))
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from proofdesk.customers.models import Customer
-from proofdesk.db import get_session
+from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
@@ -273,9 +273,7 @@ def approval_record(proof_id: int, decision_id: int) -> Response:
 
     proof = _proof(proof_id)
     session = get_session()
-    decision = session.get(Decision, decision_id)
-    if decision is None or decision.proof_id != proof.id:
-        abort(404)
+    decision = get_or_404(session, Decision, decision_id, allowed=lambda d: d.proof_id == proof.id)
     pdf = approval_record_pdf(session, storage=get_storage(), proof=proof, decision=decision)
     name = f"approval-record-{proof.id}-v{decision.version.number}.pdf"
     return Response(
