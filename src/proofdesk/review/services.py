@@ -14,7 +14,7 @@ from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Activity, Proof, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, ShareLink
 from proofdesk.review.threads import Pin, thread_root
-from proofdesk.tokens import derive_token, hash_token, new_token
+from proofdesk.tokens import derive_token, hash_token, new_token, stored_link_token
 
 SHARE_PURPOSE = "share-link"
 MAX_COMMENT = 5000
@@ -27,8 +27,10 @@ def share_token(link: ShareLink) -> str:
 def share_url(link: ShareLink) -> str | None:
     """The link's address, or None when SECRET_KEY changed since it was made (the old
     address still works, but it can no longer be shown: issue a new link)."""
-    token = share_token(link)
-    if hash_token(token) != link.token_hash:
+    token = stored_link_token(
+        current_app.config["SECRET_KEY"], SHARE_PURPOSE, link.nonce, link.token_hash
+    )
+    if token is None:
         return None
     return f"{current_app.config['BASE_URL']}/s/{token}"
 
