@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from proofdesk import activity
@@ -132,28 +134,35 @@ def logout() -> Response:
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password() -> str | Response:
+def change_password_page(
+    change: Callable[[Session, str, str], None], *, done: str
+) -> str | Response:
+    """The change-password page of staff and customers alike: `change(session, current, new)`
+    is the service that checks and stores it; then on to `done`."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         session = get_session()
         try:
-            services.change_password(
-                session,
-                user=current_user,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                ip=client_ip(),
-            )
+            change(session, form.current_password.data, form.new_password.data)
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
             session.commit()
             flash("Your password is changed. Other sessions have been logged out.", "success")
-            return redirect(url_for("proofs.dashboard"))
+            return redirect(done)
     return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    return change_password_page(
+        lambda session, current, new: services.change_password(
+            session, user=current_user, current=current, new=new, ip=client_ip()
+        ),
+        done=url_for("proofs.dashboard"),
+    )
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
