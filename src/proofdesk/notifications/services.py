@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from proofdesk import queue as queue_rows
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
 from proofdesk.notifications.models import STATUSES, CustomerNotification
@@ -80,53 +81,19 @@ def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
 def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE) -> list[int]:
     """Take up to `limit` due rows for this worker; a row is held by one worker at a time."""
     n = CustomerNotification
-    now = utcnow()
-    values = {
-        "status": "sending",
-        "claimed_until": now + lease,
-        "attempts": n.attempts + 1,
-        "updated_at": now,
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        picked = (
-            sa.select(n.id)
-            .where(_due(now))
-            .order_by(n.next_attempt_at, n.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(
-            session.scalars(
-                sa.update(n)
-                .where(n.id.in_(picked.scalar_subquery()))
-                .values(**values)
-                .returning(n.id)
-            )
-        )
-    else:
-        # No SKIP LOCKED: claim candidates one by one, each only if still due, and look again
-        # when other workers took them first (else this worker reports nothing due while
-        # rows wait).
-        ids = []
-        while len(ids) < limit:
-            candidates = list(
-                session.scalars(
-                    sa.select(n.id)
-                    .where(_due(now))
-                    .order_by(n.next_attempt_at, n.id)
-                    .limit(limit - len(ids))
-                )
-            )
-            if not candidates:
-                break
-            for candidate in candidates:
-                result = session.execute(
-                    sa.update(n).where(n.id == candidate, _due(now)).values(**values)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    ids.append(candidate)
-    session.commit()
-    return ids
+    return queue_rows.claim(
+        session,
+        n,
+        where=_due,
+        order_by=(n.next_attempt_at, n.id),
+        limit=limit,
+        values=lambda now: {
+            "status": "sending",
+            "claimed_until": now + lease,
+            "attempts": n.attempts + 1,
+            "updated_at": now,
+        },
+    )
 
 
 def keep_claim(

@@ -11,7 +11,7 @@ from typing import IO
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from proofdesk import activity
+from proofdesk import activity, queue
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import LIKE_ESCAPE, contains_pattern, utcnow
@@ -284,41 +284,28 @@ def version_of(session: Session, proof: Proof, number: int) -> ProofVersion | No
 
 def claim_render_job(session: Session) -> ProofVersion | None:
     """Atomically take one version whose pages still need rendering (lease-based)."""
-    now = utcnow()
-    candidate = session.scalar(
-        sa.select(ProofVersion.id)
-        .where(
-            sa.or_(
-                ProofVersion.render_status == "pending",
-                sa.and_(
-                    ProofVersion.render_status == "rendering",
-                    ProofVersion.render_claimed_until < now,
-                ),
-            )
-        )
-        .order_by(ProofVersion.id)
-        .limit(1)
+    claimed = queue.claim(
+        session,
+        ProofVersion,
+        where=_render_due,
+        order_by=(ProofVersion.id,),
+        limit=1,
+        values=lambda now: {
+            "render_status": "rendering",
+            "render_claimed_until": now + RENDER_LEASE,
+        },
     )
-    if candidate is None:
-        return None
-    claimed = session.execute(
-        sa.update(ProofVersion)
-        .where(
-            ProofVersion.id == candidate,
-            sa.or_(
-                ProofVersion.render_status == "pending",
-                sa.and_(
-                    ProofVersion.render_status == "rendering",
-                    ProofVersion.render_claimed_until < now,
-                ),
-            ),
-        )
-        .values(render_status="rendering", render_claimed_until=now + RENDER_LEASE)
+    return session.get(ProofVersion, claimed[0]) if claimed else None
+
+
+def _render_due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        ProofVersion.render_status == "pending",
+        sa.and_(
+            ProofVersion.render_status == "rendering",
+            ProofVersion.render_claimed_until < now,
+        ),
     )
-    session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(ProofVersion, candidate)
 
 
 def _store_rendered(
