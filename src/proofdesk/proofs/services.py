@@ -63,7 +63,15 @@ def _store_page(
     for key, data in ((image_key, page.preview), (thumb_key, page.thumb)):
         track_new_file(session, storage, key)
         storage.save(key, io.BytesIO(data), "image/jpeg")
-    row = ProofPage(
+    row = _page_row(version, page, image_key, thumb_key)
+    session.add(row)
+    return row
+
+
+def _page_row(
+    version: ProofVersion, page: files.RenderedPage, image_key: str, thumb_key: str
+) -> ProofPage:
+    return ProofPage(
         version_id=version.id,
         number=page.number,
         image_key=image_key,
@@ -71,8 +79,12 @@ def _store_page(
         width=page.width,
         height=page.height,
     )
-    session.add(row)
-    return row
+
+
+def _stored_pages(version: ProofVersion) -> sa.Select[tuple[ProofPage]]:
+    """The query for a version's pages as the database has them now (another process may
+    have rendered some since `version.pages` was loaded)."""
+    return sa.select(ProofPage).where(ProofPage.version_id == version.id)
 
 
 def _add_version_row(
@@ -321,44 +333,28 @@ def _store_rendered(
     storage.save(thumb_key, io.BytesIO(page.thumb), "image/jpeg")
     try:
         with session.begin_nested():
-            row = ProofPage(
-                version_id=version.id,
-                number=page.number,
-                image_key=image_key,
-                thumb_key=thumb_key,
-                width=page.width,
-                height=page.height,
-            )
+            row = _page_row(version, page, image_key, thumb_key)
             session.add(row)
         return row
     except sa.exc.IntegrityError:
         storage.delete(image_key)
         storage.delete(thumb_key)
-        existing = session.scalar(
-            sa.select(ProofPage).where(
-                ProofPage.version_id == version.id, ProofPage.number == page.number
-            )
-        )
+        existing = session.scalar(_stored_pages(version).where(ProofPage.number == page.number))
         assert existing is not None
         return existing
 
 
+def _rendered_numbers(session: Session, version: ProofVersion) -> set[int]:
+    return set(session.scalars(_stored_pages(version).with_only_columns(ProofPage.number)))
+
+
 def _missing_pages(session: Session, version: ProofVersion) -> list[int]:
-    have = set(
-        session.scalars(sa.select(ProofPage.number).where(ProofPage.version_id == version.id))
-    )
+    have = _rendered_numbers(session, version)
     return [n for n in range(1, version.page_count + 1) if n not in have]
 
 
 def _count_pages(session: Session, version: ProofVersion) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ProofPage)
-            .where(ProofPage.version_id == version.id)
-        )
-        or 0
-    )
+    return len(_rendered_numbers(session, version))
 
 
 def render_next_pages(
