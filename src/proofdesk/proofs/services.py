@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -17,6 +18,7 @@ from proofdesk.customers.models import Customer
 from proofdesk.db import LIKE_ESCAPE, contains_pattern, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs import files, render_process
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.proofs.models import STATUSES, Proof, ProofPage, ProofVersion
 from proofdesk.storage import Storage, track_new_file
 
@@ -170,7 +172,10 @@ def create_proof(
     limits: Limits,
     ip: str | None,
     require_terms: bool = False,
+    notify_config: Mapping[str, Any] | None = None,
 ) -> Proof:
+    """A new proof with its version 1 and share link; with `notify_config` ("Notify customer
+    now" ticked: the settings its email is made from) the customer's email is queued too."""
     title = " ".join(title.split())  # one line: it becomes an email subject
     if not title:
         raise ServiceError("Enter a title.", "title")
@@ -213,6 +218,7 @@ def create_proof(
         user_id=designer.id,
         detail=f"v1: {_clean_filename(upload.filename)}",
     )
+    _notify_if_asked(session, proof, 1, message, notify_config)
     return proof
 
 
@@ -226,7 +232,10 @@ def add_version(
     uploaded_by: User,
     ip: str | None,
     message: str | None = None,
+    notify_config: Mapping[str, Any] | None = None,
 ) -> ProofVersion:
+    """The proof's next version; with `notify_config`, the customer's email is queued too (as
+    for `create_proof`)."""
     # Lock the proof row so two uploads at once get numbers n+1 and n+2.
     session.execute(sa.select(Proof.id).where(Proof.id == proof.id).with_for_update())
     session.refresh(proof)
@@ -254,7 +263,58 @@ def add_version(
         user_id=uploaded_by.id,
         detail=f"v{number}: {version.original_filename}",
     )
+    _notify_if_asked(session, proof, number, message, notify_config)
     return version
+
+
+def _notify_if_asked(
+    session: Session,
+    proof: Proof,
+    version_number: int,
+    message: str | None,
+    config: Mapping[str, Any] | None,
+) -> None:
+    """ "Notify customer now": the email goes to the outbox in the upload's transaction, with
+    the upload's message."""
+    if config is None:
+        return
+    notify_customer(
+        session,
+        proof=proof,
+        version_number=version_number,
+        custom_message=message,
+        config=config,
+    )
+
+
+FULL_LIST = 1000  # up to this many customers, the upload form lists them all
+
+
+def customer_choices(
+    session: Session, *, designer: User, selected: int | None
+) -> list[tuple[int, str]]:
+    """The upload form's customers: every customer for a small studio; for a big one, this
+    designer's recent customers (and the one chosen). Any existing customer is accepted by
+    `create_proof`, which checks."""
+    label = sa.func.coalesce(Customer.name + " (" + Customer.company + ")", Customer.name)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    if count <= FULL_LIST:
+        rows = session.execute(sa.select(Customer.id, label).order_by(Customer.name)).all()
+    else:
+        recent = (
+            sa.select(Proof.customer_id)
+            .where(Proof.designer_id == designer.id)
+            .order_by(Proof.last_activity_at.desc())
+            .limit(500)
+            .subquery()
+        )
+        wanted = sa.or_(
+            Customer.id.in_(sa.select(recent.c.customer_id)), Customer.id == (selected or 0)
+        )
+        rows = session.execute(
+            sa.select(Customer.id, label).where(wanted).order_by(Customer.name)
+        ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def list_proofs(
