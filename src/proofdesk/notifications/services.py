@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from proofdesk import queue as queue_rows
+from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
 from proofdesk.notifications.models import STATUSES, CustomerNotification
-
-if TYPE_CHECKING:
-    from proofdesk.customers.models import Customer
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (
@@ -220,12 +218,35 @@ class LogFilter:
     until: dt.date | None = None
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """What Admin → Notifications shows: one page of notifications, whether more follow, the
+    designers to filter by, and the customer filtered by (if any)."""
+
+    rows: list[CustomerNotification]
+    has_more: bool
+    designers: list[sa.Row[tuple[int, str]]]  # id and name
+    customer: Customer | None
+
+
 def log_page(
     session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
-) -> tuple[list[CustomerNotification], bool]:
-    """Admin → Notifications: newest first, filtered; one query."""
-    from sqlalchemy.orm import joinedload
+) -> LogPage:
+    """Admin → Notifications: newest first, filtered; one query for the rows."""
+    rows, has_more = _log_rows(session, filters=filters, page=page, page_size=page_size)
+    designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
+    customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
+    return LogPage(
+        rows=rows,
+        has_more=has_more,
+        designers=list(designers),
+        customer=customer,
+    )
 
+
+def _log_rows(
+    session: Session, *, filters: LogFilter, page: int, page_size: int
+) -> tuple[list[CustomerNotification], bool]:
     n = CustomerNotification
     stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(), n.id.desc())
     if filters.status in STATUSES:

@@ -211,11 +211,6 @@ def _date_arg(name: str) -> dt.date | None:
 @bp.get("/admin/notifications")
 @admin_required
 def log() -> str:
-    import sqlalchemy as sa
-
-    from proofdesk.customers.models import Customer
-
-    session = get_session()
     filters = services.LogFilter(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
         designer_id=id_arg("designer"),
@@ -224,18 +219,16 @@ def log() -> str:
         until=_date_arg("until"),
     )
     page = page_arg()
-    rows, has_more = services.log_page(session, filters=filters, page=page)
-    designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
-    customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
+    found = services.log_page(get_session(), filters=filters, page=page)
     return render_template(
         "notifications/log.html",
-        rows=rows,
-        has_more=has_more,
+        rows=found.rows,
+        has_more=found.has_more,
         page=page,
         filters=filters,
         statuses=STATUSES,
-        designers=designers,
-        customer=customer,
+        designers=found.designers,
+        customer=found.customer,
     )
 
 
