@@ -133,6 +133,19 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
+def log_in(
+    session: Session, *, email: str, password: str, ip: str | None, user_agent: str | None
+) -> User | None:
+    """The login form: the user with a new session, or None; either way recorded as activity."""
+    user = authenticate(session, email=email, password=password)
+    if user is None:
+        activity.record(session, kind="login.failed", actor=email[:200], ip=ip)
+        return None
+    start_session(session, user=user, ip=ip, user_agent=user_agent)
+    activity.record(session, kind="login.succeeded", actor=user.name, ip=ip, user_id=user.id)
+    return user
+
+
 def start_session(session: Session, *, user: User, ip: str | None, user_agent: str | None) -> str:
     token = sessions.start(
         session, UserSession, owner={"user_id": user.id}, ip=ip, user_agent=user_agent

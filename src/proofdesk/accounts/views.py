@@ -24,7 +24,6 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from proofdesk import activity
 from proofdesk.accounts import services
 from proofdesk.accounts.forms import ChangePasswordForm, LoginForm, SetupForm
 from proofdesk.accounts.models import User
@@ -100,22 +99,18 @@ def login() -> str | Response:
         return redirect(url_for("proofs.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(session, email=form.email.data, password=form.password.data)
+        user = services.log_in(
+            session,
+            email=form.email.data,
+            password=form.password.data,
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
+        )
+        session.commit()
         if user is None:
             g.login_failed = True
-            activity.record(
-                session, kind="login.failed", actor=form.email.data[:200], ip=client_ip()
-            )
-            session.commit()
             form.password.errors.append("Email or password is not right.")
         else:
-            services.start_session(
-                session, user=user, ip=client_ip(), user_agent=request.user_agent.string
-            )
-            activity.record(
-                session, kind="login.succeeded", actor=user.name, ip=client_ip(), user_id=user.id
-            )
-            session.commit()
             _log_in(user)
             return redirect(safe_next(request.args.get("next"), url_for("proofs.dashboard")))
     no_admin = not services.admin_exists(session)

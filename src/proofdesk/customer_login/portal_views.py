@@ -56,16 +56,18 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        customer = services.authenticate(
-            session, email=form.email.data, password=form.password.data
+        logged_in = services.log_in(
+            session,
+            email=form.email.data,
+            password=form.password.data,
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
         )
-        if customer is None:
+        if logged_in is None:
             g.login_failed = True
             form.password.errors.append("Email or password is not right.")
         else:
-            token = services.start_session(
-                session, customer=customer, ip=client_ip(), user_agent=request.user_agent.string
-            )
+            customer, token = logged_in
             session.commit()
             portal_session.log_in(customer, token)
             return redirect(target)

@@ -101,6 +101,17 @@ def email_changed(
     )
 
 
+def log_in(
+    session: Session, *, email: str, password: str, ip: str | None, user_agent: str | None
+) -> tuple[Customer, str] | None:
+    """The login form: the customer and their new session's token (recorded as activity by
+    `start_session`), or None."""
+    customer = authenticate(session, email=email, password=password)
+    if customer is None:
+        return None
+    return customer, start_session(session, customer=customer, ip=ip, user_agent=user_agent)
+
+
 def start_session(
     session: Session, *, customer: Customer, ip: str | None, user_agent: str | None
 ) -> str:
