@@ -12,7 +12,13 @@ from proofdesk import activity, sessions
 from proofdesk.accounts.models import ROLES, SetupToken, User, UserSession
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.passwords import hash_password, needs_rehash, password_problem, verify_password
+from proofdesk.passwords import (
+    check_password_change,
+    hash_password,
+    needs_rehash,
+    require_good_password,
+    verify_password,
+)
 from proofdesk.tokens import hash_token, new_token
 
 SETUP_TOKEN_HOURS = 24
@@ -25,12 +31,6 @@ def normalise_email(email: str) -> str:
         ).normalized.lower()
     except EmailNotValidError as exc:
         raise ServiceError("Enter a valid email address.", "email") from exc
-
-
-def _check_password(password: str, field: str = "password") -> None:
-    problem = password_problem(password)
-    if problem:
-        raise ServiceError(problem, field)
 
 
 def _one_line(name: str) -> str:
@@ -59,7 +59,7 @@ def create_user(
         raise ServiceError("Enter a name.", "name")
     if role not in ROLES:
         raise ServiceError("Choose admin or designer.", "role")
-    _check_password(password)
+    require_good_password(password)
     if find_user_by_email(session, email):
         raise ServiceError("A user with this email already exists.", "email")
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -184,9 +184,7 @@ def end_all_sessions(session: Session, *, user: User, keep_token: str | None = N
 def change_password(
     session: Session, *, user: User, current: str, new: str, ip: str | None
 ) -> None:
-    if not verify_password(user.password_hash, current):
-        raise ServiceError("Your current password is not right.", "current_password")
-    _check_password(new, "new_password")
+    check_password_change(user.password_hash, current=current, new=new)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_all_sessions(session, user=user, keep_token=user.session_token)
