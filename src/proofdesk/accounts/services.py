@@ -39,6 +39,17 @@ def _one_line(name: str) -> str:
     return " ".join(name.split())
 
 
+def _clean_user(email: str, name: str, role: str) -> tuple[str, str]:
+    """The email and name as stored, or a ServiceError for the field that is wrong."""
+    email = normalise_email(email)
+    name = _one_line(name)
+    if not name:
+        raise ServiceError("Enter a name.", "name")
+    if role not in ROLES:
+        raise ServiceError("Choose admin or designer.", "role")
+    return email, name
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
@@ -53,12 +64,7 @@ def create_user(
     created_by: User | None = None,
     ip: str | None = None,
 ) -> User:
-    email = normalise_email(email)
-    name = _one_line(name)
-    if not name:
-        raise ServiceError("Enter a name.", "name")
-    if role not in ROLES:
-        raise ServiceError("Choose admin or designer.", "role")
+    email, name = _clean_user(email, name, role)
     require_good_password(password)
     if find_user_by_email(session, email):
         raise ServiceError("A user with this email already exists.", "email")
@@ -87,12 +93,7 @@ def update_user(
     changed_by: User,
     ip: str | None,
 ) -> User:
-    email = normalise_email(email)
-    name = _one_line(name)
-    if not name:
-        raise ServiceError("Enter a name.", "name")
-    if role not in ROLES:
-        raise ServiceError("Choose admin or designer.", "role")
+    email, name = _clean_user(email, name, role)
     other = find_user_by_email(session, email)
     if other is not None and other.id != user.id:
         raise ServiceError("A user with this email already exists.", "email")
