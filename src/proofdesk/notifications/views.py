@@ -111,20 +111,25 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
     return result
 
 
+def _test_form(form: TestEmailForm | None = None) -> TestEmailForm:
+    """The Send Test Email form; its address is the signed-in user's unless one was typed."""
+    form = form or TestEmailForm()
+    if not form.to.data:
+        form.to.data = current_user.email
+    return form
+
+
 def _own_page(
     form: SmtpSettingsForm | None = None,
     test_form: TestEmailForm | None = None,
     result: smtp.TestResult | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    test_form = test_form or TestEmailForm()
-    if not test_form.to.data:
-        test_form.to.data = current_user.email
     return render_template(
         "notifications/own_settings.html",
         user=current_user,
         smtp_form=form or settings_form(current_user, posted=False),
-        test_form=test_form,
+        test_form=_test_form(test_form),
         result=result,
     ), status
 
@@ -166,9 +171,6 @@ def admin_page(
 ) -> tuple[str, int]:
     from proofdesk.accounts.forms import UserForm
 
-    test_form = test_form or TestEmailForm()
-    if not test_form.to.data:
-        test_form.to.data = current_user.email
     # formdata=None: the posted form was the email one; the user form shows what is saved
     # (bound to that post, the unchecked "Active" box would deactivate the user on Save).
     return render_template(
@@ -176,7 +178,7 @@ def admin_page(
         form=UserForm(formdata=None, obj=user),
         user=user,
         smtp_form=smtp_form or settings_form(user, posted=False),
-        test_form=test_form,
+        test_form=_test_form(test_form),
         result=result,
     ), status
 
