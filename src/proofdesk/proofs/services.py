@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -172,7 +171,7 @@ def create_proof(
     limits: Limits,
     ip: str | None,
     require_terms: bool = False,
-    notify_config: Mapping[str, Any] | None = None,
+    notify_config: dict[str, Any] | None = None,
 ) -> Proof:
     """A new proof with its version 1 and share link; with `notify_config` ("Notify customer
     now" ticked: the settings its email is made from) the customer's email is queued too."""
@@ -232,7 +231,7 @@ def add_version(
     uploaded_by: User,
     ip: str | None,
     message: str | None = None,
-    notify_config: Mapping[str, Any] | None = None,
+    notify_config: dict[str, Any] | None = None,
 ) -> ProofVersion:
     """The proof's next version; with `notify_config`, the customer's email is queued too (as
     for `create_proof`)."""
@@ -272,7 +271,7 @@ def _notify_if_asked(
     proof: Proof,
     version_number: int,
     message: str | None,
-    config: Mapping[str, Any] | None,
+    config: dict[str, Any] | None,
 ) -> None:
     """ "Notify customer now": the email goes to the outbox in the upload's transaction, with
     the upload's message."""
