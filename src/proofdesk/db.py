@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 from proofdesk.config import settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -148,3 +150,24 @@ def session_scope(app: Flask) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_or_404(
+    session: Session, model: type[T], ident: object, *, allowed: Callable[[T], bool] | None = None
+) -> T:
+    """The row with this primary key, or a 404. With `allowed`, a row the caller may not see
+    answers 404 too, alike a missing one (the access check stays with its domain)."""
+    row = session.get(model, ident)
+    if row is None or (allowed is not None and not allowed(row)):
+        abort(404)
+    return row
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally (use it
+    with `escape=LIKE_ESCAPE`)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

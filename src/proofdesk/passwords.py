@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from proofdesk.errors import ServiceError
+
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
@@ -32,6 +34,21 @@ def password_problem(password: str) -> str | None:
     if password.lower() in COMMON_PASSWORDS:
         return "This password is too common; choose another."
     return None
+
+
+def require_good_password(password: str, field: str = "password") -> None:
+    """A ServiceError on `field` saying what is wrong with a new password, if anything."""
+    problem = password_problem(password)
+    if problem:
+        raise ServiceError(problem, field)
+
+
+def check_password_change(password_hash: str, *, current: str, new: str) -> None:
+    """Changing one's own password (staff or customer): the current one must be right and
+    the new one acceptable."""
+    if not verify_password(password_hash, current):
+        raise ServiceError("Your current password is not right.", "current_password")
+    require_good_password(new, "new_password")
 
 
 def hash_password(password: str) -> str:

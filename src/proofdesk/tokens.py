@@ -24,6 +24,14 @@ def derive_token(secret_key: str, purpose: str, nonce: str) -> str:
     return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
+def stored_link_token(secret_key: str, purpose: str, nonce: str, token_hash: str) -> str | None:
+    """The token of a stored link, derived again from its nonce; None when SECRET_KEY changed
+    since the link was made (the old token still matches its stored hash, but it can no
+    longer be computed, so the link cannot be shown or mailed)."""
+    token = derive_token(secret_key, purpose, nonce)
+    return token if hash_token(token) == token_hash else None
+
+
 @dataclass(frozen=True)
 class TokenSettings:
     """What the links in login mails are made from: the secret, the site, how long they work."""

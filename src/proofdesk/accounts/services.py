@@ -13,7 +13,13 @@ from proofdesk.accounts.models import Role, SetupToken, User, UserSession
 from proofdesk.activity import ActivityKind
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.passwords import hash_password, needs_rehash, password_problem, verify_password
+from proofdesk.passwords import (
+    check_password_change,
+    hash_password,
+    needs_rehash,
+    require_good_password,
+    verify_password,
+)
 from proofdesk.tokens import hash_token, new_token
 
 SETUP_TOKEN_HOURS = 24
@@ -28,16 +34,21 @@ def normalise_email(email: str) -> str:
         raise ServiceError("Enter a valid email address.", "email") from exc
 
 
-def _check_password(password: str, field: str = "password") -> None:
-    problem = password_problem(password)
-    if problem:
-        raise ServiceError(problem, field)
-
-
 def _one_line(name: str) -> str:
     """A name on one line with single spaces: it is shown everywhere and becomes the
     display name in the From of the emails a designer sends."""
     return " ".join(name.split())
+
+
+def _clean_user(email: str, name: str, role: str) -> tuple[str, str]:
+    """The email and name as stored, or a ServiceError for the field that is wrong."""
+    email = normalise_email(email)
+    name = _one_line(name)
+    if not name:
+        raise ServiceError("Enter a name.", "name")
+    if role not in tuple(Role):
+        raise ServiceError("Choose admin or designer.", "role")
+    return email, name
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -54,13 +65,8 @@ def create_user(
     created_by: User | None = None,
     ip: str | None = None,
 ) -> User:
-    email = normalise_email(email)
-    name = _one_line(name)
-    if not name:
-        raise ServiceError("Enter a name.", "name")
-    if role not in tuple(Role):
-        raise ServiceError("Choose admin or designer.", "role")
-    _check_password(password)
+    email, name = _clean_user(email, name, role)
+    require_good_password(password)
     if find_user_by_email(session, email):
         raise ServiceError("A user with this email already exists.", "email")
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -88,12 +94,7 @@ def update_user(
     changed_by: User,
     ip: str | None,
 ) -> User:
-    email = normalise_email(email)
-    name = _one_line(name)
-    if not name:
-        raise ServiceError("Enter a name.", "name")
-    if role not in tuple(Role):
-        raise ServiceError("Choose admin or designer.", "role")
+    email, name = _clean_user(email, name, role)
     other = find_user_by_email(session, email)
     if other is not None and other.id != user.id:
         raise ServiceError("A user with this email already exists.", "email")
@@ -136,6 +137,21 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
+def log_in(
+    session: Session, *, email: str, password: str, ip: str | None, user_agent: str | None
+) -> User | None:
+    """The login form: the user with a new session, or None; either way recorded as activity."""
+    user = authenticate(session, email=email, password=password)
+    if user is None:
+        activity.record(session, kind=ActivityKind.LOGIN_FAILED, actor=email[:200], ip=ip)
+        return None
+    start_session(session, user=user, ip=ip, user_agent=user_agent)
+    activity.record(
+        session, kind=ActivityKind.LOGIN_SUCCEEDED, actor=user.name, ip=ip, user_id=user.id
+    )
+    return user
+
+
 def start_session(session: Session, *, user: User, ip: str | None, user_agent: str | None) -> str:
     token = sessions.start(
         session, UserSession, owner={"user_id": user.id}, ip=ip, user_agent=user_agent
@@ -174,9 +190,7 @@ def end_all_sessions(session: Session, *, user: User, keep_token: str | None = N
 def change_password(
     session: Session, *, user: User, current: str, new: str, ip: str | None
 ) -> None:
-    if not verify_password(user.password_hash, current):
-        raise ServiceError("Your current password is not right.", "current_password")
-    _check_password(new, "new_password")
+    check_password_change(user.password_hash, current=current, new=new)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_all_sessions(session, user=user, keep_token=user.session_token)

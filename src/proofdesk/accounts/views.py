@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,13 +21,12 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from proofdesk import activity
 from proofdesk.accounts import services
 from proofdesk.accounts.forms import ChangePasswordForm, LoginForm, SetupForm
 from proofdesk.accounts.models import User
-from proofdesk.activity import ActivityKind
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
@@ -99,26 +99,18 @@ def login() -> str | Response:
         return redirect(url_for("proofs.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(session, email=form.email.data, password=form.password.data)
+        user = services.log_in(
+            session,
+            email=form.email.data,
+            password=form.password.data,
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
+        )
+        session.commit()
         if user is None:
             g.login_failed = True
-            activity.record(
-                session, kind=ActivityKind.LOGIN_FAILED, actor=form.email.data[:200], ip=client_ip()
-            )
-            session.commit()
             form.password.errors.append("Email or password is not right.")
         else:
-            services.start_session(
-                session, user=user, ip=client_ip(), user_agent=request.user_agent.string
-            )
-            activity.record(
-                session,
-                kind=ActivityKind.LOGIN_SUCCEEDED,
-                actor=user.name,
-                ip=client_ip(),
-                user_id=user.id,
-            )
-            session.commit()
             _log_in(user)
             return redirect(safe_next(request.args.get("next"), url_for("proofs.dashboard")))
     no_admin = not services.admin_exists(session)
@@ -137,28 +129,35 @@ def logout() -> Response:
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password() -> str | Response:
+def change_password_page(
+    change: Callable[[Session, str, str], None], *, done: str
+) -> str | Response:
+    """The change-password page of staff and customers alike: `change(session, current, new)`
+    is the service that checks and stores it; then on to `done`."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         session = get_session()
         try:
-            services.change_password(
-                session,
-                user=current_user,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                ip=client_ip(),
-            )
+            change(session, form.current_password.data, form.new_password.data)
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
         else:
             session.commit()
             flash("Your password is changed. Other sessions have been logged out.", "success")
-            return redirect(url_for("proofs.dashboard"))
+            return redirect(done)
     return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    return change_password_page(
+        lambda session, current, new: services.change_password(
+            session, user=current_user, current=current, new=new, ip=client_ip()
+        ),
+        done=url_for("proofs.dashboard"),
+    )
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,7 +11,7 @@ from proofdesk.accounts import services
 from proofdesk.accounts.access import admin_required
 from proofdesk.accounts.forms import NewUserForm, UserForm
 from proofdesk.accounts.models import User
-from proofdesk.db import get_session
+from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.web import client_ip
@@ -60,17 +60,10 @@ def new_user() -> str | Response:
     return render_template("admin/user_form.html", form=form, user=None)
 
 
-def _user_or_404(user_id: int) -> User:
-    user = get_session().get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int) -> str | Response:
-    user = _user_or_404(user_id)
+    user = get_or_404(get_session(), User, user_id)
     form = UserForm(obj=user)
     if form.validate_on_submit():
         session = get_session()
@@ -100,7 +93,7 @@ def edit_user(user_id: int) -> str | Response:
 @bp.post("/users/<int:user_id>/deactivate")
 @admin_required
 def deactivate_user(user_id: int) -> Response:
-    user = _user_or_404(user_id)
+    user = get_or_404(get_session(), User, user_id)
     session = get_session()
     try:
         services.update_user(

@@ -16,7 +16,7 @@ from proofdesk.notifications import content
 from proofdesk.notifications import services as outbox
 from proofdesk.notifications.content import NotificationKind, NotSendable
 from proofdesk.notifications.models import CustomerNotification
-from proofdesk.tokens import TokenSettings, hash_token, token_of
+from proofdesk.tokens import TokenSettings, stored_link_token
 
 
 def queue_invite(
@@ -63,8 +63,8 @@ def _live(row: CustomerInvite | CustomerPasswordReset | None) -> bool:
 def _token(
     settings: TokenSettings, purpose: str, row: CustomerInvite | CustomerPasswordReset
 ) -> str:
-    token = token_of(settings, purpose, row.nonce)
-    if hash_token(token) != row.token_hash:
+    token = stored_link_token(settings.secret_key, purpose, row.nonce, row.token_hash)
+    if token is None:
         raise NotSendable(
             "Not sent: SECRET_KEY changed since this link was made; send it "
             "again from the customer's page."

@@ -24,7 +24,7 @@ from proofdesk.customers.access import manageable_filter
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.passwords import hash_password, password_problem
+from proofdesk.passwords import hash_password, require_good_password
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
 
@@ -133,9 +133,7 @@ def invite_all_without_credentials(
 
 
 def accept_invite(session: Session, *, token: str, password: str, ip: str | None) -> Customer:
-    problem = password_problem(password)
-    if problem:
-        raise ServiceError(problem, "password")
+    require_good_password(password)
     customer_id = redeem(session, CustomerInvite, token)
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:

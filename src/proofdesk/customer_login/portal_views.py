@@ -14,8 +14,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from proofdesk.accounts.forms import ChangePasswordForm, LoginForm
-from proofdesk.accounts.views import safe_next
+from proofdesk.accounts.forms import LoginForm
+from proofdesk.accounts.views import change_password_page, safe_next
 from proofdesk.customer_login import services
 from proofdesk.customer_login import session as portal_session
 from proofdesk.customer_login.forms import ForgotPasswordForm, SetPasswordForm
@@ -56,16 +56,18 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        customer = services.authenticate(
-            session, email=form.email.data, password=form.password.data
+        logged_in = services.log_in(
+            session,
+            email=form.email.data,
+            password=form.password.data,
+            ip=client_ip(),
+            user_agent=request.user_agent.string,
         )
-        if customer is None:
+        if logged_in is None:
             g.login_failed = True
             form.password.errors.append("Email or password is not right.")
         else:
-            token = services.start_session(
-                session, customer=customer, ip=client_ip(), user_agent=request.user_agent.string
-            )
+            customer, token = logged_in
             session.commit()
             portal_session.log_in(customer, token)
             return redirect(target)
@@ -153,23 +155,14 @@ def reset(token: str) -> str | Response | tuple[str, int, dict[str, str]]:
 def change_password() -> str | Response:
     customer = portal_session.current_customer()
     assert customer is not None
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        session = get_session()
-        try:
-            services.change_password(
-                session,
-                customer=customer,
-                current=form.current_password.data,
-                new=form.new_password.data,
-                keep_token=portal_session.current_token() or "",
-                ip=client_ip(),
-            )
-        except ServiceError as exc:
-            session.rollback()
-            apply_error(form, exc)
-        else:
-            session.commit()
-            flash("Your password is changed. Other sessions have been logged out.", "success")
-            return redirect(url_for("portal.index"))
-    return render_template("accounts/password.html", form=form)
+    return change_password_page(
+        lambda session, current, new: services.change_password(
+            session,
+            customer=customer,
+            current=current,
+            new=new,
+            keep_token=portal_session.current_token() or "",
+            ip=client_ip(),
+        ),
+        done=url_for("portal.index"),
+    )

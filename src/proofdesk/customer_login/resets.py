@@ -20,7 +20,7 @@ from proofdesk.customer_login.services import set_password
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.passwords import password_problem
+from proofdesk.passwords import require_good_password
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
 
@@ -124,9 +124,7 @@ def issue_password_reset(
 
 
 def reset_password(session: Session, *, token: str, password: str, ip: str | None) -> Customer:
-    problem = password_problem(password)
-    if problem:
-        raise ServiceError(problem, "password")
+    require_good_password(password)
     customer_id = redeem(session, CustomerPasswordReset, token)
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None or customer.credential is None:

@@ -16,7 +16,12 @@ from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordRese
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.passwords import hash_password, needs_rehash, password_problem, verify_password
+from proofdesk.passwords import (
+    check_password_change,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 
 def authenticate(session: Session, *, email: str, password: str) -> Customer | None:
@@ -47,11 +52,7 @@ def change_password(
     session: Session, *, customer: Customer, current: str, new: str, keep_token: str, ip: str | None
 ) -> None:
     assert customer.credential is not None
-    if not verify_password(customer.credential.password_hash, current):
-        raise ServiceError("Your current password is not right.", "current_password")
-    problem = password_problem(new)
-    if problem:
-        raise ServiceError(problem, "new_password")
+    check_password_change(customer.credential.password_hash, current=current, new=new)
     set_password(session, customer, new, keep_token=keep_token)
     activity.record(
         session,
@@ -102,6 +103,17 @@ def email_changed(
         customer_id=customer.id,
         detail=f"{old_email} → {customer.email}",
     )
+
+
+def log_in(
+    session: Session, *, email: str, password: str, ip: str | None, user_agent: str | None
+) -> tuple[Customer, str] | None:
+    """The login form: the customer and their new session's token (recorded as activity by
+    `start_session`), or None."""
+    customer = authenticate(session, email=email, password=password)
+    if customer is None:
+        return None
+    return customer, start_session(session, customer=customer, ip=ip, user_agent=user_agent)
 
 
 def start_session(

@@ -13,11 +13,11 @@ proof.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
+from proofdesk.db import get_or_404
 from proofdesk.proofs.models import Proof
 
 
@@ -54,7 +54,9 @@ def customer_or_404(
     session: Session, *, user: User, customer_id: int, manage: bool = False
 ) -> Customer:
     """The customer for a staff page; with `manage`, only for those who may manage it."""
-    customer = session.get(Customer, customer_id)
-    if customer is None or (manage and not may_manage(session, user, customer)):
-        abort(404)
-    return customer
+    return get_or_404(
+        session,
+        Customer,
+        customer_id,
+        allowed=lambda customer: not manage or may_manage(session, user, customer),
+    )

@@ -11,6 +11,7 @@ from proofdesk.accounts.services import normalise_email
 from proofdesk.activity import Activity, ActivityKind
 from proofdesk.customer_login.services import email_changed
 from proofdesk.customers.models import Customer
+from proofdesk.db import LIKE_ESCAPE, contains_pattern
 from proofdesk.errors import ServiceError
 
 PAGE_SIZE = 50
@@ -87,10 +88,6 @@ def history(session: Session, customer: Customer, *, limit: int = 50) -> list[Ac
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_customers(
     session: Session, *, query: str = "", page: int = 1, page_size: int = PAGE_SIZE
 ) -> tuple[list[Customer], bool]:
@@ -98,12 +95,12 @@ def search_customers(
     stmt = sa.select(Customer).order_by(Customer.name, Customer.id)
     query = query.strip()
     if query:
-        pattern = f"%{_escape_like(query.lower())}%"
+        pattern = contains_pattern(query.lower())
         stmt = stmt.where(
             sa.or_(
-                sa.func.lower(Customer.name).like(pattern, escape="\\"),
-                Customer.email.like(pattern, escape="\\"),
-                sa.func.lower(Customer.company).like(pattern, escape="\\"),
+                sa.func.lower(Customer.name).like(pattern, escape=LIKE_ESCAPE),
+                Customer.email.like(pattern, escape=LIKE_ESCAPE),
+                sa.func.lower(Customer.company).like(pattern, escape=LIKE_ESCAPE),
             )
         )
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from proofdesk import queue as queue_rows
+from proofdesk.accounts.models import User
+from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
 from proofdesk.notifications.content import NotificationKind
 from proofdesk.notifications.models import STATUSES, CustomerNotification, NotificationStatus
-
-if TYPE_CHECKING:
-    from proofdesk.customers.models import Customer
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (
@@ -81,53 +80,19 @@ def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
 def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE) -> list[int]:
     """Take up to `limit` due rows for this worker; a row is held by one worker at a time."""
     n = CustomerNotification
-    now = utcnow()
-    values = {
-        "status": NotificationStatus.SENDING,
-        "claimed_until": now + lease,
-        "attempts": n.attempts + 1,
-        "updated_at": now,
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        picked = (
-            sa.select(n.id)
-            .where(_due(now))
-            .order_by(n.next_attempt_at, n.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(
-            session.scalars(
-                sa.update(n)
-                .where(n.id.in_(picked.scalar_subquery()))
-                .values(**values)
-                .returning(n.id)
-            )
-        )
-    else:
-        # No SKIP LOCKED: claim candidates one by one, each only if still due, and look again
-        # when other workers took them first (else this worker reports nothing due while
-        # rows wait).
-        ids = []
-        while len(ids) < limit:
-            candidates = list(
-                session.scalars(
-                    sa.select(n.id)
-                    .where(_due(now))
-                    .order_by(n.next_attempt_at, n.id)
-                    .limit(limit - len(ids))
-                )
-            )
-            if not candidates:
-                break
-            for candidate in candidates:
-                result = session.execute(
-                    sa.update(n).where(n.id == candidate, _due(now)).values(**values)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    ids.append(candidate)
-    session.commit()
-    return ids
+    return queue_rows.claim(
+        session,
+        n,
+        where=_due,
+        order_by=(n.next_attempt_at, n.id),
+        limit=limit,
+        values=lambda now: {
+            "status": NotificationStatus.SENDING,
+            "claimed_until": now + lease,
+            "attempts": n.attempts + 1,
+            "updated_at": now,
+        },
+    )
 
 
 def keep_claim(
@@ -262,12 +227,35 @@ class LogFilter:
     until: dt.date | None = None
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """What Admin → Notifications shows: one page of notifications, whether more follow, the
+    designers to filter by, and the customer filtered by (if any)."""
+
+    rows: list[CustomerNotification]
+    has_more: bool
+    designers: list[sa.Row[tuple[int, str]]]  # id and name
+    customer: Customer | None
+
+
 def log_page(
     session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
-) -> tuple[list[CustomerNotification], bool]:
-    """Admin → Notifications: newest first, filtered; one query."""
-    from sqlalchemy.orm import joinedload
+) -> LogPage:
+    """Admin → Notifications: newest first, filtered; one query for the rows."""
+    rows, has_more = _log_rows(session, filters=filters, page=page, page_size=page_size)
+    designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
+    customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
+    return LogPage(
+        rows=rows,
+        has_more=has_more,
+        designers=list(designers),
+        customer=customer,
+    )
 
+
+def _log_rows(
+    session: Session, *, filters: LogFilter, page: int, page_size: int
+) -> tuple[list[CustomerNotification], bool]:
     n = CustomerNotification
     stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(), n.id.desc())
     if filters.status in STATUSES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,6 +51,20 @@ class Sender:
     address: str
     name: str | None
     reply_to: str | None
+
+    def compose(self, *, to: str, message_id: str, template: str, **context: Any) -> EmailMessage:
+        """The email `template` rendered with `context`, from this sender to `to`."""
+        subject, text, html = render_email(template, **context)
+        return build_message(
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            from_address=self.address,
+            from_name=self.name,
+            reply_to=self.reply_to,
+            message_id=message_id,
+        )
 
 
 def _no_breaks(value: str, field: str) -> str:
@@ -240,18 +255,13 @@ def send_test_email(
     timeout = float(config["SMTP_TEST_TIMEOUT"])
     try:
         mailer, sender = route(user, config, timeout=timeout)
-        subject, text, html = render_email(
-            "smtp_test", designer=user, mailer=mailer.name, server=settings_of(user)
-        )
-        message = build_message(
+        message = sender.compose(
             to=to,
-            subject=subject,
-            text=text,
-            html=html,
-            from_address=sender.address,
-            from_name=sender.name,
-            reply_to=sender.reply_to,
             message_id=message_id_for(config["BASE_URL"]),
+            template="smtp_test",
+            designer=user,
+            mailer=mailer.name,
+            server=settings_of(user),
         )
         reply = mailer.send(message)
     except HeaderInjection as exc:  # a line break in a stored name or address

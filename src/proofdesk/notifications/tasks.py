@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
-from proofdesk.mail import HeaderInjection, MailerName, SendError, build_message, render_email
+from proofdesk.mail import HeaderInjection, MailerName, SendError
 from proofdesk.notifications import services, smtp
 from proofdesk.notifications.content import NotificationKind, NotSendable, content_for
 from proofdesk.notifications.models import CustomerNotification
@@ -66,16 +66,11 @@ def send(session: Session, notification: CustomerNotification) -> None:
         mailer, sender = smtp.route(designer, config, timeout=float(config["SMTP_TIMEOUT"]))
         mailer_name = mailer.name
         template, context = content_for(session, notification)
-        subject, text, html = render_email(template, **context)
-        message = build_message(
+        message = sender.compose(
             to=notification.to_address,
-            subject=subject,
-            text=text,
-            html=html,
-            from_address=sender.address,
-            from_name=sender.name,
-            reply_to=sender.reply_to,
             message_id=notification.message_id,
+            template=template,
+            **context,
         )
         reply = mailer.send(message)
     except (NotSendable, HeaderInjection) as exc:

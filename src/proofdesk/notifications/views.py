@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from proofdesk.accounts.access import admin_required
 from proofdesk.accounts.models import User
 from proofdesk.accounts.views import safe_next
-from proofdesk.db import get_session
+from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.mail import SmtpSecurity
@@ -112,20 +112,25 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
     return result
 
 
+def _test_form(form: TestEmailForm | None = None) -> TestEmailForm:
+    """The Send Test Email form; its address is the signed-in user's unless one was typed."""
+    form = form or TestEmailForm()
+    if not form.to.data:
+        form.to.data = current_user.email
+    return form
+
+
 def _own_page(
     form: SmtpSettingsForm | None = None,
     test_form: TestEmailForm | None = None,
     result: smtp.TestResult | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    test_form = test_form or TestEmailForm()
-    if not test_form.to.data:
-        test_form.to.data = current_user.email
     return render_template(
         "notifications/own_settings.html",
         user=current_user,
         smtp_form=form or settings_form(current_user, posted=False),
-        test_form=test_form,
+        test_form=_test_form(test_form),
         result=result,
     ), status
 
@@ -150,13 +155,6 @@ def own_test() -> tuple[str, int]:
     return _own_page(test_form=form, result=result, status=200 if result else 400)
 
 
-def _user(user_id: int) -> User:
-    user = get_session().get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 def email_forms(user: User) -> dict[str, object]:
     """What the Email section of Admin → Users → Edit needs."""
     test_form = TestEmailForm()
@@ -174,9 +172,6 @@ def admin_page(
 ) -> tuple[str, int]:
     from proofdesk.accounts.forms import UserForm
 
-    test_form = test_form or TestEmailForm()
-    if not test_form.to.data:
-        test_form.to.data = current_user.email
     # formdata=None: the posted form was the email one; the user form shows what is saved
     # (bound to that post, the unchecked "Active" box would deactivate the user on Save).
     return render_template(
@@ -184,7 +179,7 @@ def admin_page(
         form=UserForm(formdata=None, obj=user),
         user=user,
         smtp_form=smtp_form or settings_form(user, posted=False),
-        test_form=test_form,
+        test_form=_test_form(test_form),
         result=result,
     ), status
 
@@ -192,7 +187,7 @@ def admin_page(
 @bp.post("/admin/users/<int:user_id>/email")
 @admin_required
 def admin_settings(user_id: int) -> Response | tuple[str, int]:
-    user = _user(user_id)
+    user = get_or_404(get_session(), User, user_id)
     form = settings_form(user)
     if save(user, form):
         return redirect(url_for("admin.edit_user", user_id=user.id) + "#email")
@@ -203,7 +198,7 @@ def admin_settings(user_id: int) -> Response | tuple[str, int]:
 @admin_required
 @limiter.limit(TEST_LIMIT, key_func=_tester_key)
 def admin_test(user_id: int) -> tuple[str, int]:
-    user = _user(user_id)
+    user = get_or_404(get_session(), User, user_id)
     form = TestEmailForm()
     result = run_test(user, form)
     return admin_page(user, test_form=form, result=result, status=200 if result else 400)
@@ -219,11 +214,6 @@ def _date_arg(name: str) -> dt.date | None:
 @bp.get("/admin/notifications")
 @admin_required
 def log() -> str:
-    import sqlalchemy as sa
-
-    from proofdesk.customers.models import Customer
-
-    session = get_session()
     filters = services.LogFilter(
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
         designer_id=id_arg("designer"),
@@ -232,18 +222,16 @@ def log() -> str:
         until=_date_arg("until"),
     )
     page = page_arg()
-    rows, has_more = services.log_page(session, filters=filters, page=page)
-    designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
-    customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
+    found = services.log_page(get_session(), filters=filters, page=page)
     return render_template(
         "notifications/log.html",
-        rows=rows,
-        has_more=has_more,
+        rows=found.rows,
+        has_more=found.has_more,
         page=page,
         filters=filters,
         statuses=STATUSES,
-        designers=designers,
-        customer=customer,
+        designers=found.designers,
+        customer=found.customer,
     )
 
 
@@ -251,9 +239,7 @@ def log() -> str:
 @admin_required
 def retry(notification_id: int) -> Response:
     session = get_session()
-    notification = session.get(CustomerNotification, notification_id)
-    if notification is None:
-        abort(404)
+    notification = get_or_404(session, CustomerNotification, notification_id)
     if services.retry(session, notification):
         session.commit()
         flash(f"Notification to {notification.to_address} is queued again.", "success")

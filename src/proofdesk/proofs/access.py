@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort
 from sqlalchemy.orm import Session
 
 from proofdesk.accounts.models import User
 from proofdesk.config import settings
 from proofdesk.customers.models import Customer
+from proofdesk.db import get_or_404
 from proofdesk.proofs.models import Proof
 from proofdesk.review.models import ShareLink
 
@@ -39,7 +39,4 @@ def can_see(viewer: Viewer | None, proof: Proof) -> bool:
 
 def proof_or_404(session: Session, *, viewer: Viewer | None, proof_id: int) -> Proof:
     """The proof if the viewer may see it; another's or a missing proof answers 404 alike."""
-    proof = session.get(Proof, proof_id)
-    if proof is None or not can_see(viewer, proof):
-        abort(404)
-    return proof
+    return get_or_404(session, Proof, proof_id, allowed=lambda proof: can_see(viewer, proof))

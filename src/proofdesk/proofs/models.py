@@ -124,6 +124,10 @@ class ProofVersion(Base):
     def superseded(self) -> bool:
         return self.number < self.proof.current_version
 
+    def page(self, number: int) -> ProofPage | None:
+        """The rendered page with this number, if it is rendered (among the loaded pages)."""
+        return next((p for p in self.pages if p.number == number), None)
+
 
 class ProofPage(Base):
     """One rendered page of a version: the preview image people look at."""

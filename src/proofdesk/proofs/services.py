@@ -6,18 +6,19 @@ import datetime as dt
 import io
 import uuid
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from proofdesk import activity
+from proofdesk import activity, queue
 from proofdesk.accounts.models import User
 from proofdesk.activity import ActivityKind
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import LIKE_ESCAPE, contains_pattern, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs import files, render_process
+from proofdesk.proofs.emails import notify_customer
 from proofdesk.proofs.models import (
     STATUSES,
     FileKind,
@@ -72,7 +73,15 @@ def _store_page(
     for key, data in ((image_key, page.preview), (thumb_key, page.thumb)):
         track_new_file(session, storage, key)
         storage.save(key, io.BytesIO(data), "image/jpeg")
-    row = ProofPage(
+    row = _page_row(version, page, image_key, thumb_key)
+    session.add(row)
+    return row
+
+
+def _page_row(
+    version: ProofVersion, page: files.RenderedPage, image_key: str, thumb_key: str
+) -> ProofPage:
+    return ProofPage(
         version_id=version.id,
         number=page.number,
         image_key=image_key,
@@ -80,8 +89,12 @@ def _store_page(
         width=page.width,
         height=page.height,
     )
-    session.add(row)
-    return row
+
+
+def _stored_pages(version: ProofVersion) -> sa.Select[tuple[ProofPage]]:
+    """The query for a version's pages as the database has them now (another process may
+    have rendered some since `version.pages` was loaded)."""
+    return sa.select(ProofPage).where(ProofPage.version_id == version.id)
 
 
 def _add_version_row(
@@ -167,7 +180,10 @@ def create_proof(
     limits: Limits,
     ip: str | None,
     require_terms: bool = False,
+    notify_config: dict[str, Any] | None = None,
 ) -> Proof:
+    """A new proof with its version 1 and share link; with `notify_config` ("Notify customer
+    now" ticked: the settings its email is made from) the customer's email is queued too."""
     title = " ".join(title.split())  # one line: it becomes an email subject
     if not title:
         raise ServiceError("Enter a title.", "title")
@@ -210,6 +226,7 @@ def create_proof(
         user_id=designer.id,
         detail=f"v1: {_clean_filename(upload.filename)}",
     )
+    _notify_if_asked(session, proof, 1, message, notify_config)
     return proof
 
 
@@ -223,7 +240,10 @@ def add_version(
     uploaded_by: User,
     ip: str | None,
     message: str | None = None,
+    notify_config: dict[str, Any] | None = None,
 ) -> ProofVersion:
+    """The proof's next version; with `notify_config`, the customer's email is queued too (as
+    for `create_proof`)."""
     # Lock the proof row so two uploads at once get numbers n+1 and n+2.
     session.execute(sa.select(Proof.id).where(Proof.id == proof.id).with_for_update())
     session.refresh(proof)
@@ -251,7 +271,58 @@ def add_version(
         user_id=uploaded_by.id,
         detail=f"v{number}: {version.original_filename}",
     )
+    _notify_if_asked(session, proof, number, message, notify_config)
     return version
+
+
+def _notify_if_asked(
+    session: Session,
+    proof: Proof,
+    version_number: int,
+    message: str | None,
+    config: dict[str, Any] | None,
+) -> None:
+    """ "Notify customer now": the email goes to the outbox in the upload's transaction, with
+    the upload's message."""
+    if config is None:
+        return
+    notify_customer(
+        session,
+        proof=proof,
+        version_number=version_number,
+        custom_message=message,
+        config=config,
+    )
+
+
+FULL_LIST = 1000  # up to this many customers, the upload form lists them all
+
+
+def customer_choices(
+    session: Session, *, designer: User, selected: int | None
+) -> list[tuple[int, str]]:
+    """The upload form's customers: every customer for a small studio; for a big one, this
+    designer's recent customers (and the one chosen). Any existing customer is accepted by
+    `create_proof`, which checks."""
+    label = sa.func.coalesce(Customer.name + " (" + Customer.company + ")", Customer.name)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    if count <= FULL_LIST:
+        rows = session.execute(sa.select(Customer.id, label).order_by(Customer.name)).all()
+    else:
+        recent = (
+            sa.select(Proof.customer_id)
+            .where(Proof.designer_id == designer.id)
+            .order_by(Proof.last_activity_at.desc())
+            .limit(500)
+            .subquery()
+        )
+        wanted = sa.or_(
+            Customer.id.in_(sa.select(recent.c.customer_id)), Customer.id == (selected or 0)
+        )
+        rows = session.execute(
+            sa.select(Customer.id, label).where(wanted).order_by(Customer.name)
+        ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def list_proofs(
@@ -277,12 +348,8 @@ def list_proofs(
     if customer_id:
         stmt = stmt.where(Proof.customer_id == customer_id)
     if q.strip():
-        pattern = (
-            "%"
-            + q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
-        stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape="\\"))
+        pattern = contains_pattern(q.strip().lower())
+        stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape=LIKE_ESCAPE))
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
 
@@ -297,41 +364,28 @@ def version_of(session: Session, proof: Proof, number: int) -> ProofVersion | No
 
 def claim_render_job(session: Session) -> ProofVersion | None:
     """Atomically take one version whose pages still need rendering (lease-based)."""
-    now = utcnow()
-    candidate = session.scalar(
-        sa.select(ProofVersion.id)
-        .where(
-            sa.or_(
-                ProofVersion.render_status == RenderStatus.PENDING,
-                sa.and_(
-                    ProofVersion.render_status == RenderStatus.RENDERING,
-                    ProofVersion.render_claimed_until < now,
-                ),
-            )
-        )
-        .order_by(ProofVersion.id)
-        .limit(1)
+    claimed = queue.claim(
+        session,
+        ProofVersion,
+        where=_render_due,
+        order_by=(ProofVersion.id,),
+        limit=1,
+        values=lambda now: {
+            "render_status": RenderStatus.RENDERING,
+            "render_claimed_until": now + RENDER_LEASE,
+        },
     )
-    if candidate is None:
-        return None
-    claimed = session.execute(
-        sa.update(ProofVersion)
-        .where(
-            ProofVersion.id == candidate,
-            sa.or_(
-                ProofVersion.render_status == RenderStatus.PENDING,
-                sa.and_(
-                    ProofVersion.render_status == RenderStatus.RENDERING,
-                    ProofVersion.render_claimed_until < now,
-                ),
-            ),
-        )
-        .values(render_status=RenderStatus.RENDERING, render_claimed_until=now + RENDER_LEASE)
+    return session.get(ProofVersion, claimed[0]) if claimed else None
+
+
+def _render_due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        ProofVersion.render_status == RenderStatus.PENDING,
+        sa.and_(
+            ProofVersion.render_status == RenderStatus.RENDERING,
+            ProofVersion.render_claimed_until < now,
+        ),
     )
-    session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(ProofVersion, candidate)
 
 
 def _store_rendered(
@@ -347,44 +401,28 @@ def _store_rendered(
     storage.save(thumb_key, io.BytesIO(page.thumb), "image/jpeg")
     try:
         with session.begin_nested():
-            row = ProofPage(
-                version_id=version.id,
-                number=page.number,
-                image_key=image_key,
-                thumb_key=thumb_key,
-                width=page.width,
-                height=page.height,
-            )
+            row = _page_row(version, page, image_key, thumb_key)
             session.add(row)
         return row
     except sa.exc.IntegrityError:
         storage.delete(image_key)
         storage.delete(thumb_key)
-        existing = session.scalar(
-            sa.select(ProofPage).where(
-                ProofPage.version_id == version.id, ProofPage.number == page.number
-            )
-        )
+        existing = session.scalar(_stored_pages(version).where(ProofPage.number == page.number))
         assert existing is not None
         return existing
 
 
+def _rendered_numbers(session: Session, version: ProofVersion) -> set[int]:
+    return set(session.scalars(_stored_pages(version).with_only_columns(ProofPage.number)))
+
+
 def _missing_pages(session: Session, version: ProofVersion) -> list[int]:
-    have = set(
-        session.scalars(sa.select(ProofPage.number).where(ProofPage.version_id == version.id))
-    )
+    have = _rendered_numbers(session, version)
     return [n for n in range(1, version.page_count + 1) if n not in have]
 
 
 def _count_pages(session: Session, version: ProofVersion) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ProofPage)
-            .where(ProofPage.version_id == version.id)
-        )
-        or 0
-    )
+    return len(_rendered_numbers(session, version))
 
 
 def render_next_pages(

@@ -27,7 +27,7 @@ def version_or_404(session: Session, proof: Proof, number: int) -> ProofVersion:
 def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
     """A rendered page; one the worker has not reached yet is rendered now, so a reviewer
     scrolling through a long PDF never waits for the whole file."""
-    page = next((p for p in version.pages if p.number == number), None)
+    page = version.page(number)
     if page is None and version.render_status != RenderStatus.FAILED:
         page = render_page_now(
             get_session(),

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from proofdesk.customers.models import Customer
-from proofdesk.db import get_session
+from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
-from proofdesk.proofs.emails import notify_customer
 from proofdesk.proofs.forms import ProofForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof
 from proofdesk.review import screen
@@ -53,34 +51,6 @@ def dashboard() -> str:
     )
 
 
-FULL_LIST = 1000  # up to this many customers, the upload form lists them all
-
-
-def _customer_choices(selected: int | None) -> list[SelectChoice]:
-    """Every customer for a small studio; for a big one, this designer's recent customers
-    (and the one chosen). Any existing customer is accepted; the service checks."""
-    session = get_session()
-    label = sa.func.coalesce(Customer.name + " (" + Customer.company + ")", Customer.name)
-    count = session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
-    if count <= FULL_LIST:
-        rows = session.execute(sa.select(Customer.id, label).order_by(Customer.name)).all()
-    else:
-        recent = (
-            sa.select(Proof.customer_id)
-            .where(Proof.designer_id == current_user.id)
-            .order_by(Proof.last_activity_at.desc())
-            .limit(500)
-            .subquery()
-        )
-        wanted = sa.or_(
-            Customer.id.in_(sa.select(recent.c.customer_id)), Customer.id == (selected or 0)
-        )
-        rows = session.execute(
-            sa.select(Customer.id, label).where(wanted).order_by(Customer.name)
-        ).all()
-    return [SelectChoice(0, "Choose a customer…")] + [SelectChoice(r[0], r[1]) for r in rows]
-
-
 def _limits() -> services.Limits:
     return services.Limits.from_config(current_app.config)
 
@@ -91,7 +61,10 @@ def new() -> str | Response:
     form = ProofForm()
     chosen = id_arg("customer") if request.method == "GET" else form.customer_id.data
     chosen = chosen if chosen and 0 < chosen < 2**31 else None  # a posted id may be any number
-    form.customer_id.choices = _customer_choices(chosen)
+    choices = services.customer_choices(get_session(), designer=current_user, selected=chosen)
+    form.customer_id.choices = [SelectChoice(0, "Choose a customer…")] + [
+        SelectChoice(customer_id, label) for customer_id, label in choices
+    ]
     if request.method == "GET" and chosen:
         form.customer_id.data = chosen
     if form.validate_on_submit():
@@ -110,15 +83,8 @@ def new() -> str | Response:
                 limits=_limits(),
                 ip=client_ip(),
                 require_terms=bool(form.require_terms.data),
+                notify_config=current_app.config if form.notify.data else None,
             )
-            if form.notify.data:
-                notify_customer(
-                    session,
-                    proof=proof,
-                    version_number=1,
-                    custom_message=form.message.data,
-                    config=current_app.config,
-                )
             session.commit()
         except ServiceError as exc:
             session.rollback()
@@ -196,15 +162,8 @@ def new_version(proof_id: int) -> str | Response | tuple[str, int]:
                 uploaded_by=current_user,
                 ip=client_ip(),
                 message=form.message.data,
+                notify_config=current_app.config if form.notify.data else None,
             )
-            if form.notify.data:
-                notify_customer(
-                    session,
-                    proof=proof,
-                    version_number=added.number,
-                    custom_message=form.message.data,
-                    config=current_app.config,
-                )
             session.commit()
         except ServiceError as exc:
             session.rollback()
@@ -273,9 +232,7 @@ def approval_record(proof_id: int, decision_id: int) -> Response:
 
     proof = _proof(proof_id)
     session = get_session()
-    decision = session.get(Decision, decision_id)
-    if decision is None or decision.proof_id != proof.id:
-        abort(404)
+    decision = get_or_404(session, Decision, decision_id, allowed=lambda d: d.proof_id == proof.id)
     pdf = approval_record_pdf(session, storage=get_storage(), proof=proof, decision=decision)
     name = f"approval-record-{proof.id}-v{decision.version.number}.pdf"
     return Response(

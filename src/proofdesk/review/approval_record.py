@@ -37,7 +37,7 @@ def approval_record_pdf(
         0, 6, _latin(f"{proof.title}, for {proof.customer.name}"), new_x="LMARGIN", new_y="NEXT"
     )
     pdf.ln(3)
-    first_page = next((p for p in version.pages if p.number == 1), None)
+    first_page = version.page(1)
     top = pdf.get_y()
     if first_page is not None:
         thumb = io.BytesIO(storage.read(first_page.thumb_key))

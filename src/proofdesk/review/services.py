@@ -15,7 +15,7 @@ from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Proof, ProofStatus, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, DecisionKind, ShareLink
 from proofdesk.review.threads import Pin, thread_root
-from proofdesk.tokens import derive_token, hash_token, new_token
+from proofdesk.tokens import derive_token, hash_token, new_token, stored_link_token
 
 SHARE_PURPOSE = "share-link"
 MAX_COMMENT = 5000
@@ -33,8 +33,8 @@ def share_token(link: ShareLink) -> str:
 def share_url(link: ShareLink) -> str | None:
     """The link's address, or None when SECRET_KEY changed since it was made (the old
     address still works, but it can no longer be shown: issue a new link)."""
-    token = share_token(link)
-    if hash_token(token) != link.token_hash:
+    token = stored_link_token(settings().secret_key, SHARE_PURPOSE, link.nonce, link.token_hash)
+    if token is None:
         return None
     return f"{settings().base_url}/s/{token}"
 
