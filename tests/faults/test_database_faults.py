@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 
 from proofdesk.app import create_app
 from proofdesk.notifications.models import CustomerNotification
-from proofdesk.proofs import views as proof_views
+from proofdesk.proofs import services as proof_services
 from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
 from proofdesk.web import limiter
 from tests.conftest import (
@@ -395,19 +395,19 @@ def test_database_failing_between_the_proof_and_its_notification_leaves_neither(
     navigation shows: it used to fail in turn, leaving the server's bare 500)."""
     designer, customer = factory.user(), factory.customer()
     login(client, designer)
-    notify_for_real = proof_views.notify_customer
+    notify_for_real = proof_services.notify_customer
 
     def notify_then_fail(session, **kwargs):  # type: ignore[no-untyped-def]
-        note = notify_for_real(session, **kwargs)
+        notification = notify_for_real(session, **kwargs)
         if failure == "connection lost after the flush":
             session.flush()  # the proof, version, page and notification rows are written...
             raise sa.exc.OperationalError(
                 "COMMIT", {}, Exception("server closed the connection unexpectedly")
             )  # ...and never committed
-        note.kind = "no such kind"  # refused by a CHECK constraint
+        notification.kind = "no such kind"  # refused by a CHECK constraint
         session.flush()
 
-    monkeypatch.setattr(proof_views, "notify_customer", notify_then_fail)
+    monkeypatch.setattr(proof_services, "notify_customer", notify_then_fail)
     response = upload(client, customer.id, png_bytes(), title="Shop sign", notify="y")
     assert response.status_code == 500
     assert_plain_error_page(response.get_data(as_text=True))
