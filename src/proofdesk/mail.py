@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import smtplib
 import socket
 import ssl
@@ -315,8 +317,12 @@ class MailboxMailer:
         path = Path(self.folder)
         path.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-%f")
-        target = path / f"{stamp}.eml"
-        target.write_bytes(bytes(message))
+        target = path / f"{stamp}-{secrets.token_hex(4)}.eml"
+        # Written under another name, then renamed: whoever reads *.eml (a mail program, the
+        # tests) never sees half a message, and two workers never write the same file.
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(bytes(message))
+        os.replace(partial, target)
         return f"written to {target}"
 
 
