@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from proofdesk.config import from_environment, settings
 from proofdesk.db import register_db
 from proofdesk.storage import register_storage
+from proofdesk.unit_of_work import register_unit_of_work
 from proofdesk.web import register_limiter, register_web
 
 
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
     register_db(app)
     register_limiter(app)  # after the database: rate limits are counted there by default
+    register_unit_of_work(app)  # after the limiter: commits before a login failure is counted
     register_storage(app)
     register_blueprints(app)
     register_emails()

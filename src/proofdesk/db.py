@@ -110,7 +110,9 @@ def make_engine(url: str) -> sa.Engine:
 def register_db(app: Flask) -> None:
     engine = make_engine(settings(app).database_url)
     app.extensions["db_engine"] = engine
-    app.extensions["db_sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    track_writes(sessions)
+    app.extensions["db_sessionmaker"] = sessions
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -136,6 +138,50 @@ def get_session() -> Session:
         g.db_session = current_app.extensions["db_sessionmaker"]()
     session: Session = g.db_session
     return session
+
+
+# Whether a session wrote in its transaction, for the request's unit of work
+# (`unit_of_work.py`): a request that only read leaves its transaction to be closed, one that
+# wrote is committed, or rolled back when its answer is an error.
+WROTE, KEEP_ON_ERROR = "wrote", "keep_on_error"
+
+
+def track_writes(sessions: sessionmaker[Session]) -> None:
+    """Note in `session.info` when a session of `sessions` flushes changes or runs an INSERT,
+    UPDATE or DELETE statement; forget it when its transaction ends."""
+    event.listen(sessions, "after_flush", _flushed)
+    event.listen(sessions, "do_orm_execute", _executed)
+    event.listen(sessions, "after_transaction_end", _transaction_ended)
+
+
+def _flushed(session: Session, _flush_context: Any) -> None:
+    session.info[WROTE] = True
+
+
+def _executed(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(WROTE, None)
+        session.info.pop(KEEP_ON_ERROR, None)
+
+
+def wrote(session: Session) -> bool:
+    """Has the session changed anything in its transaction (flushed or still pending)?"""
+    return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
+
+
+def keep_on_error(session: Session) -> None:
+    """Commit this transaction's writes even though the request answers with an error status
+    (e.g. a page that cannot be rendered is marked failed, and the answer is a 404)."""
+    session.info[KEEP_ON_ERROR] = True
+
+
+def kept_on_error(session: Session) -> bool:
+    return bool(session.info.get(KEEP_ON_ERROR))
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
@@ -115,20 +115,26 @@ def _register_error_pages(app: Flask) -> None:
         return error_page(code, ERROR_TEXT.get(code, (None, exc.description))[1])
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[str, int]:
+    def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        # The request's session may be in a failed transaction: close it (objects keep what
-        # they loaded, so the navigation can still show the current user).
+        return server_error_page()
+
+
+def server_error_page() -> Response:
+    """The 500 page after an unexpected error, also when the database is what failed (the
+    view raised, or the request's commit did)."""
+    # The request's session may be in a failed transaction: close it (objects keep what
+    # they loaded, so the navigation can still show the current user).
+    _close_request_session()
+    try:
+        return make_response(error_page(500))
+    except Exception:  # noqa: BLE001 - the page must be shown all the same
+        # The navigation shows the current user, who cannot be loaded (or whose expired
+        # attributes cannot be read again) when the database is what failed: show a
+        # visitor's navigation instead.
         _close_request_session()
-        try:
-            return error_page(500)
-        except Exception:  # noqa: BLE001 - the page must be shown all the same
-            # The navigation shows the current user, who cannot be loaded (or whose expired
-            # attributes cannot be read again) when the database is what failed: show a
-            # visitor's navigation instead.
-            _close_request_session()
-            g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
-            return error_page(500)
+        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        return make_response(error_page(500))
 
 
 def _close_request_session() -> None:
