@@ -27,7 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_db(app)
     register_limiter(app)  # after the database: rate limits are counted there by default
     register_unit_of_work(app)  # after the limiter: commits before a login failure is counted
-    register_storage(app)
+    register_storage(app)  # after the database: files are cleaned up on its sessions
     register_blueprints(app)
     register_emails()
     register_templates(app)

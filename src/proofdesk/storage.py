@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
 from proofdesk.config import settings
 
@@ -239,7 +241,10 @@ def make_storage(config: Mapping[str, Any]) -> Storage:
 
 
 def register_storage(app: Flask) -> None:
+    """The app's storage, and the clean-up of files on its database sessions (so, after
+    `register_db`)."""
     app.extensions["storage"] = make_storage(settings(app))
+    clean_up_files_of(app.extensions["db_sessionmaker"])
 
 
 def get_storage() -> Storage:
@@ -281,13 +286,9 @@ def _after_transaction_end(session: Any, transaction: Any) -> None:
         _delete_new_files(session)
 
 
-def _register_session_events() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    event.listen(Session, "after_commit", _forget_new_files)
-    event.listen(Session, "after_rollback", _after_rollback)
-    event.listen(Session, "after_transaction_end", _after_transaction_end)
-
-
-_register_session_events()
+def clean_up_files_of(sessions: sessionmaker[Session]) -> None:
+    """Delete the tracked files of the sessions a sessionmaker makes (the app's own, for
+    requests, the worker and the CLI alike) when their transaction ends without a commit."""
+    event.listen(sessions, "after_commit", _forget_new_files)
+    event.listen(sessions, "after_rollback", _after_rollback)
+    event.listen(sessions, "after_transaction_end", _after_transaction_end)
