@@ -55,18 +55,17 @@ def find(
     max_age: dt.timedelta,
     usable: Any = lambda row: True,
 ) -> Any | None:
-    """The live session row for a token; an idle, too old or unusable one is deleted."""
+    """The live session row for a token; an idle, too old or unusable one is deleted. The
+    deletion and the last-seen time are written with the request's own changes."""
     row = session.scalar(sa.select(model).where(model.token_hash == hash_token(token)))
     if row is None:
         return None
     now = utcnow()
     if now - row.last_seen_at > idle or now - row.created_at > max_age or not usable(row):
         session.delete(row)
-        session.commit()
         return None
     if now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
-        session.commit()
     return row
 
 

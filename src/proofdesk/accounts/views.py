@@ -106,7 +106,6 @@ def login() -> str | Response:
             ip=client_ip(),
             user_agent=request.user_agent.string,
         )
-        session.commit()
         if user is None:
             g.login_failed = True
             form.password.errors.append("Email or password is not right.")
@@ -123,7 +122,6 @@ def logout() -> Response:
     session = get_session()
     if current_user.session_token:
         services.end_session(session, token=current_user.session_token)
-        session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
@@ -143,7 +141,6 @@ def change_password_page(
             session.rollback()
             apply_error(form, exc)
         else:
-            session.commit()
             flash("Your password is changed. Other sessions have been logged out.", "success")
             return redirect(done)
     return render_template("accounts/password.html", form=form)
@@ -184,7 +181,6 @@ def setup(token: str) -> str | Response:
             services.start_session(
                 session, user=user, ip=client_ip(), user_agent=request.user_agent.string
             )
-            session.commit()
             _log_in(user)
             flash(
                 "Welcome to Proofdesk. Next: add a designer under Admin → Users, then a customer.",

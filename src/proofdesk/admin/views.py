@@ -54,7 +54,6 @@ def new_user() -> str | Response:
             session.rollback()
             apply_error(form, exc)
         else:
-            session.commit()
             flash(f"{user.name} can now log in as {user.role}.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
@@ -82,7 +81,6 @@ def edit_user(user_id: int) -> str | Response:
             session.rollback()
             apply_error(form, exc)
         else:
-            session.commit()
             flash(f"Saved {user.name}.", "success")
             return redirect(url_for("admin.users"))
     from proofdesk.notifications.views import email_forms
@@ -110,6 +108,5 @@ def deactivate_user(user_id: int) -> Response:
         session.rollback()
         flash(exc.message, "error")
     else:
-        session.commit()
         flash(f"{user.name} is deactivated and logged out everywhere.", "success")
     return redirect(url_for("admin.users"))

@@ -68,7 +68,6 @@ def login() -> str | Response:
             form.password.errors.append("Email or password is not right.")
         else:
             customer, token = logged_in
-            session.commit()
             portal_session.log_in(customer, token)
             return redirect(target)
     return render_template("portal/login.html", form=form), 200, TOKEN_PAGE_HEADERS
@@ -80,7 +79,6 @@ def logout() -> Response:
     if token:
         session = get_session()
         services.end_session(session, token=token)
-        session.commit()
     portal_session.log_out()
     flash("You are logged out.", "info")
     return redirect(url_for("portal_auth.login"))
@@ -100,7 +98,6 @@ def forgot() -> str | Response:
     if form.validate_on_submit():
         session = get_session()
         request_password_reset(session, email=form.email.data, ip=client_ip())
-        session.commit()
         flash(SENT.format(minutes=current_app.config["CUSTOMER_RESET_MINUTES"]), "info")
         return redirect(url_for("portal_auth.login"))
     return render_template("portal/forgot.html", form=form)
@@ -126,7 +123,6 @@ def _token_page(
             login_token = services.start_session(
                 session, customer=customer, ip=client_ip(), user_agent=request.user_agent.string
             )
-            session.commit()
             portal_session.log_in(customer, login_token)
             flash(
                 "Your password is set. Welcome!"

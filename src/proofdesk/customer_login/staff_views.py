@@ -39,7 +39,6 @@ def _send(customer: Customer, send: Callable[[], object], done: str) -> Answer:
     session = get_session()
     try:
         send()
-        session.commit()
     except Throttled as exc:
         session.rollback()
         return error_page(429, exc.message)
@@ -71,7 +70,6 @@ def invite_all() -> Response:
     bulk = invites.invite_all_without_credentials(
         session, by=current_user, settings=_settings(), ip=client_ip()
     )
-    session.commit()
     if bulk.left:
         flash(
             f"{bulk.left} customer{'s' if bulk.left != 1 else ''} not invited yet: you have "
@@ -138,7 +136,6 @@ def toggle_login(customer_id: int, action: str) -> Response:
             by=current_user,
             ip=client_ip(),
         )
-        session.commit()
     except ServiceError as exc:
         session.rollback()
         flash(exc.message, "error")

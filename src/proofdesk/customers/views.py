@@ -66,7 +66,6 @@ def new() -> str | Response:
             session.rollback()
             apply_error(form, exc)
         else:
-            session.commit()
             flash(f"Added {customer.name}.", "success")
             return redirect(safe_back() or url_for("customers.show", customer_id=customer.id))
     return render_template("customers/form.html", form=form, customer=None)
@@ -120,7 +119,6 @@ def edit(customer_id: int) -> str | Response:
             session.rollback()
             apply_error(form, exc)
         else:
-            session.commit()
             flash("Saved.", "success")
             return redirect(url_for("customers.show", customer_id=customer.id))
     return render_template("customers/form.html", form=form, customer=customer)

@@ -82,7 +82,6 @@ def save(user: User, form: SmtpSettingsForm) -> bool:
         session.rollback()
         apply_error(form, exc)
         return False
-    session.commit()
     flash(
         "Email settings saved. Send a test email to check them."
         if smtp.own_server(user)
@@ -108,7 +107,6 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
     except ServiceError as exc:
         apply_error(form, exc)
         return None
-    session.commit()
     return result
 
 
@@ -241,7 +239,6 @@ def retry(notification_id: int) -> Response:
     session = get_session()
     notification = get_or_404(session, CustomerNotification, notification_id)
     if services.retry(session, notification):
-        session.commit()
         flash(f"Notification to {notification.to_address} is queued again.", "success")
     else:
         flash("Only failed notifications can be retried.", "error")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Response, abort, current_app, jsonify
 from sqlalchemy.orm import Session
 
-from proofdesk.db import get_session
+from proofdesk.db import get_session, keep_on_error
 from proofdesk.proofs.models import Proof, ProofPage, ProofVersion, RenderStatus
 from proofdesk.proofs.render_process import RenderLimits
 from proofdesk.proofs.services import render_page_now, version_of
@@ -29,13 +29,16 @@ def page_or_render(version: ProofVersion, number: int) -> ProofPage | None:
     scrolling through a long PDF never waits for the whole file."""
     page = version.page(number)
     if page is None and version.render_status != RenderStatus.FAILED:
+        session = get_session()
         page = render_page_now(
-            get_session(),
+            session,
             storage=get_storage(),
             version=version,
             number=number,
             bounds=RenderLimits.from_config(current_app.config),
         )
+        if page is None:  # the answer is a 404, and the version stays marked failed
+            keep_on_error(session)
     return page
 
 

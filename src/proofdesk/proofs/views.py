@@ -85,7 +85,6 @@ def new() -> str | Response:
                 require_terms=bool(form.require_terms.data),
                 notify_config=current_app.config if form.notify.data else None,
             )
-            session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -164,7 +163,6 @@ def new_version(proof_id: int) -> str | Response | tuple[str, int]:
                 message=form.message.data,
                 notify_config=current_app.config if form.notify.data else None,
             )
-            session.commit()
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -215,7 +213,6 @@ def lock(proof_id: int) -> Response:
     session = get_session()
     locking = request.form.get("action") != "unlock"
     review.lock(session, proof=proof, by=current_user, locked=locking, ip=client_ip())
-    session.commit()
     flash(
         "Locked for production: no more decisions, withdrawals or versions."
         if locking
@@ -253,7 +250,6 @@ def share_link(proof_id: int) -> Response:
     else:
         review.issue_share_link(session, proof=proof, by=current_user, ip=client_ip())
         flash("A new share link is ready; the old one no longer works.", "success")
-    session.commit()
     return redirect(url_for("proofs.show", proof_id=proof.id) + "#share")
 
 

@@ -107,7 +107,6 @@ def comment(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
                 pin=pin,
                 reply_to=id_arg("reply_to", form=True),
             )
-            session.commit()
         except ServiceError as exc:
             session.rollback()
             form[exc.field if exc.field in {"name", "body"} else "body"].errors = [exc.message]
@@ -134,7 +133,6 @@ def resolve(proof: Proof, comment_id: int, *, who: Audience) -> Response:
         )
     except ServiceError:
         abort(404)
-    session.commit()
     number = id_arg("version", form=True) or root.version.number
     return redirect(who.urls.version(number) + f"#thread-{root.id}")
 
@@ -160,7 +158,6 @@ def decision(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
                 accepted_terms=bool(form.accept_terms.data),
                 terms=current_app.config["APPROVAL_TERMS"],
             )
-            session.commit()
         except services.Locked as exc:
             session.rollback()
             flash(exc.message, "error")  # the decision form is not shown on a locked proof
@@ -195,7 +192,6 @@ def withdraw(proof: Proof, *, who: Audience) -> Response | tuple[str, int]:
                 by_name=who.name(form.name.data),
                 ip=client_ip(),
             )
-            session.commit()
         except services.Locked as exc:
             session.rollback()
             flash(exc.message, "error")

@@ -93,7 +93,6 @@ def show() -> tuple[str, int]:
     proof = _link()
     session = get_session()
     services.record_link_view(session, proof_id=proof.id, ip=client_ip())
-    session.commit()
     return screen.page(proof, None, who=WHO)
 
 
