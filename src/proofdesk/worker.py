@@ -35,6 +35,7 @@ def render_one(app: Flask) -> bool:
             )
         except RenderFailed as exc:
             log.warning("version %s failed to render: %s", version.id, exc)
+        session.commit()  # the pages rendered, or the version marked failed: one job done
         return True
     finally:
         session.close()

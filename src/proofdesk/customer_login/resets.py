@@ -4,6 +4,7 @@ choosing the new password with it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,38 +25,48 @@ from proofdesk.passwords import require_good_password
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
 
 
+@dataclass(frozen=True)
+class ResetRequest:
+    """A recorded "forgot password" request, as the worker reads it."""
+
+    id: int
+    email: str
+    ip: str | None
+
+
 def request_password_reset(session: Session, *, email: str, ip: str | None) -> None:
     """The customer's "forgot password" form: only record the request. Whether or not the
     address has a login, this is the same single INSERT, so neither the page nor its timing
-    tells; the worker answers it (`answer_reset_requests`)."""
+    tells; the worker answers it (`answer_reset_request`)."""
     session.add(CustomerResetRequest(email=email.strip().lower()[:320], ip=ip))
 
 
-def answer_reset_requests(session: Session, *, settings: TokenSettings, limit: int = 20) -> int:
-    """Worker: mail a reset link for each recorded request whose address has an active login;
-    the others are dropped. Each request is taken by one worker (a conditional DELETE) and
-    answered in the same transaction. The number of requests taken."""
-    taken = 0
+def waiting_reset_requests(session: Session, *, limit: int = 20) -> list[ResetRequest]:
+    """Worker: the oldest recorded "forgot password" requests, to answer one by one."""
     request = CustomerResetRequest
     rows = session.execute(
         sa.select(request.id, request.email, request.ip).order_by(request.id).limit(limit)
     ).all()
-    session.commit()
-    for request_id, email, ip in rows:
-        deleted = session.execute(
-            sa.delete(request)
-            .where(request.id == request_id)
-            .execution_options(synchronize_session=False)
-        )
-        if deleted.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()  # another worker took it
-            continue
-        taken += 1
-        customer = _customer_with_login(session, email)
-        if customer is not None:
-            issue_password_reset(session, customer=customer, settings=settings, by=None, ip=ip)
-        session.commit()
-    return taken
+    return [ResetRequest(id=row.id, email=row.email, ip=row.ip) for row in rows]
+
+
+def answer_reset_request(
+    session: Session, *, request: ResetRequest, settings: TokenSettings
+) -> bool:
+    """Worker: take one request (a conditional DELETE, so that one worker takes it) and mail a
+    reset link if its address has an active login; the others are dropped. False if another
+    worker took it first; the caller commits what this did, or rolls it back."""
+    deleted = session.execute(
+        sa.delete(CustomerResetRequest)
+        .where(CustomerResetRequest.id == request.id)
+        .execution_options(synchronize_session=False)
+    )
+    if deleted.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    customer = _customer_with_login(session, request.email)
+    if customer is not None:
+        issue_password_reset(session, customer=customer, settings=settings, by=None, ip=request.ip)
+    return True
 
 
 def _customer_with_login(session: Session, email: str) -> Customer | None:

@@ -9,10 +9,20 @@ from proofdesk.tokens import TokenSettings
 
 
 def answer_reset_requests(app: Flask) -> bool:
-    """Mail reset links for recorded requests; True if there were any."""
+    """Mail reset links for recorded requests, each request in a transaction of its own; True
+    if this worker took any."""
     session = app.extensions["db_sessionmaker"]()
     try:
         settings = TokenSettings.from_config(app.config)
-        return resets.answer_reset_requests(session, settings=settings) > 0
+        waiting = resets.waiting_reset_requests(session)
+        session.commit()  # only read: each request is taken below, in a transaction of its own
+        taken = 0
+        for request in waiting:
+            if resets.answer_reset_request(session, request=request, settings=settings):
+                session.commit()
+                taken += 1
+            else:
+                session.rollback()  # another worker took it
+        return taken > 0
     finally:
         session.close()

@@ -105,7 +105,7 @@ def keep_claim(
     """May this worker send a row it claimed now? With under half the lease left, the hold is
     renewed first, also on the rows of the batch `waiting` their turn (else a slow server lets
     them run out, and they are given up and claimed again); False when it ran out, as another
-    worker may have claimed the row."""
+    worker may have claimed the row. The worker commits the renewal before it sends."""
     n = CustomerNotification
     now = utcnow()
     if notification.claimed_until is not None and notification.claimed_until - now > lease / 2:
@@ -125,7 +125,6 @@ def keep_claim(
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             kept.append(row)
-    session.commit()
     for row in kept:
         set_committed_value(row, "claimed_until", now + lease)
     return bool(kept) and kept[0] is notification

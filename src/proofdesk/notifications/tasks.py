@@ -34,16 +34,18 @@ def send_due(app: Flask) -> bool:
             .order_by(CustomerNotification.id)
         ).all()
         for index, notification in enumerate(notifications):
-            if not services.keep_claim(
+            held = services.keep_claim(
                 session, notification, lease=lease, waiting=notifications[index + 1 :]
-            ):
+            )
+            session.commit()  # a renewed hold is the worker's claim: its own transaction
+            if not held:
                 log.warning(
                     "notification %s: lease ran out before sending; left to another worker",
                     notification.id,
                 )
                 continue
             send(session, notification)
-            session.commit()
+            session.commit()  # one email, one transaction: what was sent stays recorded
         return True
     finally:
         session.close()

@@ -434,7 +434,8 @@ def render_next_pages(
     batch: int = RENDER_BATCH,
 ) -> None:
     """Render the next few missing pages and give the version back to the queue if pages
-    remain, so that one long PDF does not hold up other work."""
+    remain, so that one long PDF does not hold up other work. A page that fails undoes the
+    batch and marks the version failed (RenderFailed); the worker commits either way."""
     todo = _missing_pages(session, version)[:batch]
     try:
         source = str(storage.local_path(version.file_key))
@@ -449,7 +450,6 @@ def render_next_pages(
         RenderStatus.DONE if version.pages_rendered >= version.page_count else RenderStatus.PENDING
     )
     version.render_claimed_until = None
-    session.commit()
 
 
 def _mark_failed(
@@ -462,7 +462,6 @@ def _mark_failed(
         f"{page} takes too long to render." if timeout else f"{page} could not be rendered."
     )
     version.render_claimed_until = None
-    session.commit()
 
 
 def render_page_now(
@@ -488,7 +487,6 @@ def render_page_now(
     row = _store_rendered(session, storage, version, page)
     session.flush()
     version.pages_rendered = _count_pages(session, version)
-    session.commit()
     return row
 
 
