@@ -109,25 +109,16 @@ def review_routes(
         return serving.render_status(version_of(number, ids))
 
     views: dict[str, View] = {
-        "show": show,
-        "version": version,
-        "comment": comment,
-        "resolve": resolve,
-        "decision": decision,
-        "withdraw": withdraw,
-        "compare": compare,
-        "diff": diff,
-        "page_image": page_image,
-        "page_thumb": page_thumb,
-        "original": original,
-        "render_status": render_status,
+        view.__name__: view
+        for view in (show, version, comment, resolve, decision, withdraw, compare, diff)
+        + (page_image, page_thumb, original, render_status)
     }
     for endpoint, rule, methods in ROUTES:
         if endpoint in DECIDING and not decides:
             continue
         view = views[endpoint]
-        # Flask-Limiter files a limit under the function's qualified name: one name per
-        # blueprint, or a limit set for one audience would apply to all three.
+        # Flask-Limiter files a limit under the function's qualified name, the same closure
+        # name in every blueprint: give each its own, or audiences would share their limits.
         view.__qualname__ = f"{bp.name}.{endpoint}"
         if form_limit is not None and endpoint in FORMS:
             view = limiter.limit(form_limit)(view)
