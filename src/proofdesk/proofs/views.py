@@ -20,6 +20,7 @@ from proofdesk.proofs.models import STATUSES, Proof
 from proofdesk.review import screen
 from proofdesk.review import services as review
 from proofdesk.review.models import Decision
+from proofdesk.review.routes import review_routes
 from proofdesk.review.urls import ReviewUrls
 from proofdesk.storage import get_storage
 from proofdesk.web import client_ip
@@ -120,24 +121,19 @@ def _who(proof: Proof) -> screen.Audience:
     )
 
 
-def _review_page(proof: Proof, number: int | None) -> tuple[str, int]:
-    return screen.page(proof, number, who=_who(proof))
-
-
 def _proof(proof_id: int) -> Proof:
     return proof_or_404(get_session(), viewer=current_user, proof_id=proof_id)
 
 
-@bp.get("/<int:proof_id>")
-@login_required
-def show(proof_id: int) -> tuple[str, int]:
-    return _review_page(_proof(proof_id), None)
-
-
-@bp.get("/<int:proof_id>/v/<int:number>")
-@login_required
-def version(proof_id: int, number: int) -> tuple[str, int]:
-    return _review_page(_proof(proof_id), number)
+# The proof page is the review screen as staff see it: comments, threads, compare, pages, files.
+review_routes(
+    bp,
+    prefix="/<int:proof_id>",
+    load_proof=_proof,
+    audience=_who,
+    guard=login_required,
+    decides=False,
+)
 
 
 @bp.route("/<int:proof_id>/versions/new", methods=["GET", "POST"])
@@ -177,33 +173,6 @@ def new_version(proof_id: int) -> str | Response | tuple[str, int]:
             return redirect(url_for("proofs.show", proof_id=proof.id))
     status = 400 if request.method == "POST" else 200
     return render_template("proofs/new_version.html", form=form, proof=proof), status
-
-
-@bp.post("/<int:proof_id>/comments")
-@login_required
-def comment(proof_id: int) -> Response | tuple[str, int]:
-    proof = _proof(proof_id)
-    return screen.comment(proof, who=_who(proof))
-
-
-@bp.post("/<int:proof_id>/threads/<int:comment_id>")
-@login_required
-def resolve(proof_id: int, comment_id: int) -> Response:
-    proof = _proof(proof_id)
-    return screen.resolve(proof, comment_id, who=_who(proof))
-
-
-@bp.get("/<int:proof_id>/compare")
-@login_required
-def compare(proof_id: int) -> str:
-    proof = _proof(proof_id)
-    return screen.compare(proof, who=_who(proof))
-
-
-@bp.get("/<int:proof_id>/compare/<int:a>/<int:b>/pages/<int:page>")
-@login_required
-def diff(proof_id: int, a: int, b: int, page: int) -> Response:
-    return screen.diff(_proof(proof_id), a, b, page)
 
 
 @bp.post("/<int:proof_id>/lock")
@@ -251,31 +220,3 @@ def share_link(proof_id: int) -> Response:
         review.issue_share_link(session, proof=proof, by=current_user, ip=client_ip())
         flash("A new share link is ready; the old one no longer works.", "success")
     return redirect(url_for("proofs.show", proof_id=proof.id) + "#share")
-
-
-@bp.get("/<int:proof_id>/v/<int:number>/pages/<int:page>")
-@login_required
-def page_image(proof_id: int, number: int, page: int) -> Response:
-    version = serving.version_or_404(get_session(), _proof(proof_id), number)
-    return serving.send_page(version, page, thumb=False)
-
-
-@bp.get("/<int:proof_id>/v/<int:number>/thumbs/<int:page>")
-@login_required
-def page_thumb(proof_id: int, number: int, page: int) -> Response:
-    version = serving.version_or_404(get_session(), _proof(proof_id), number)
-    return serving.send_page(version, page, thumb=True)
-
-
-@bp.get("/<int:proof_id>/v/<int:number>/file")
-@login_required
-def original(proof_id: int, number: int) -> Response:
-    version = serving.version_or_404(get_session(), _proof(proof_id), number)
-    return serving.send_original(version)
-
-
-@bp.get("/<int:proof_id>/v/<int:number>/status")
-@login_required
-def render_status(proof_id: int, number: int) -> Response:
-    version = serving.version_or_404(get_session(), _proof(proof_id), number)
-    return serving.render_status(version)

@@ -10,12 +10,12 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 
 from proofdesk.customer_login.session import current_customer, login_enabled
 from proofdesk.db import get_session
-from proofdesk.proofs import serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof
 from proofdesk.review import screen, services
+from proofdesk.review.routes import review_routes
 from proofdesk.review.urls import ReviewUrls
-from proofdesk.web import client_ip, limiter
+from proofdesk.web import client_ip
 
 bp = Blueprint("review", __name__, url_prefix="/s/<token>")
 
@@ -88,72 +88,17 @@ def _go(exc: GoTo) -> Response:
     return redirect(exc.url)  # type: ignore[return-value]
 
 
-@bp.get("")
-def show() -> tuple[str, int]:
-    proof = _link()
+def _record_view(proof: Proof) -> None:
     session = get_session()
     services.record_link_view(session, proof_id=proof.id, ip=client_ip())
-    return screen.page(proof, None, who=WHO)
 
 
-@bp.get("/v/<int:number>")
-def version(number: int) -> tuple[str, int]:
-    return screen.page(_link(), number, who=WHO)
-
-
-@bp.post("/comments")
-@limiter.limit("30 per minute")
-def comment() -> Response | tuple[str, int]:
-    return screen.comment(_link(), who=WHO)
-
-
-@bp.post("/threads/<int:comment_id>")
-@limiter.limit("30 per minute")
-def resolve(comment_id: int) -> Response:
-    return screen.resolve(_link(), comment_id, who=WHO)
-
-
-@bp.post("/decision")
-@limiter.limit("30 per minute")
-def decision() -> Response | tuple[str, int]:
-    return screen.decision(_link(), who=WHO)
-
-
-@bp.post("/decision/withdraw")
-@limiter.limit("30 per minute")
-def withdraw() -> Response | tuple[str, int]:
-    return screen.withdraw(_link(), who=WHO)
-
-
-@bp.get("/compare")
-def compare() -> str:
-    return screen.compare(_link(), who=WHO)
-
-
-@bp.get("/compare/<int:a>/<int:b>/pages/<int:page>")
-def diff(a: int, b: int, page: int) -> Response:
-    return screen.diff(_link(), a, b, page)
-
-
-@bp.get("/v/<int:number>/pages/<int:page>")
-def page_image(number: int, page: int) -> Response:
-    return serving.send_page(
-        serving.version_or_404(get_session(), _link(), number), page, thumb=False
-    )
-
-
-@bp.get("/v/<int:number>/thumbs/<int:page>")
-def page_thumb(number: int, page: int) -> Response:
-    return serving.send_page(
-        serving.version_or_404(get_session(), _link(), number), page, thumb=True
-    )
-
-
-@bp.get("/v/<int:number>/file")
-def original(number: int) -> Response:
-    return serving.send_original(serving.version_or_404(get_session(), _link(), number))
-
-
-@bp.get("/v/<int:number>/status")
-def render_status(number: int) -> Response:
-    return serving.render_status(serving.version_or_404(get_session(), _link(), number))
+# The token is pulled from the URL above, so the proof is loaded from `g`, not from the rule.
+review_routes(
+    bp,
+    prefix="",
+    load_proof=_link,
+    audience=lambda _proof: WHO,
+    form_limit="30 per minute",
+    on_open=_record_view,
+)
