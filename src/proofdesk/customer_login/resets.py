@@ -18,7 +18,7 @@ from proofdesk.customer_login.mail_limits import check_login_mail_budget
 from proofdesk.customer_login.models import CustomerPasswordReset, CustomerResetRequest
 from proofdesk.customer_login.services import set_password
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.passwords import require_good_password
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
@@ -47,7 +47,7 @@ def answer_reset_requests(session: Session, *, settings: TokenSettings, limit: i
             .where(request.id == request_id)
             .execution_options(synchronize_session=False)
         )
-        if deleted.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(deleted) != 1:
             session.rollback()  # another worker took it
             continue
         taken += 1
