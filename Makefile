@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
-# The locked versions (requirements/*.txt, written by `make lock`), then Proofdesk itself;
-# no bytecode compiled at install time (Python compiles what it imports).
-PIP_INSTALL := $(BIN)/pip install --quiet --no-compile --disable-pip-version-check
+# The locked versions (requirements/*.txt, written by `make lock`: complete, so --no-deps),
+# then Proofdesk itself, built with the locked setuptools; no bytecode compiled at install
+# time (Python compiles what it imports).
+PIP_INSTALL := $(BIN)/pip install --quiet --no-compile --no-deps --disable-pip-version-check
 
 .PHONY: help run test soak screenshots lint install migrate bench lock
 
@@ -17,12 +18,12 @@ $(BIN)/python:
 # What running needs, and no test tools: `make run` on a fresh clone installs only this.
 $(VENV)/.run-installed: requirements/run.txt pyproject.toml | $(BIN)/python
 	$(PIP_INSTALL) -r requirements/run.txt
-	$(PIP_INSTALL) --no-deps -e .
+	$(PIP_INSTALL) --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.test-installed: requirements/test.txt pyproject.toml | $(BIN)/python
 	$(PIP_INSTALL) -r requirements/test.txt
-	$(PIP_INSTALL) --no-deps -e .
+	$(PIP_INSTALL) --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.test-installed ## Create ./venv and install Proofdesk with its test tools

@@ -5,7 +5,9 @@
 tests and commit the two files. The Makefile installs these pins, so that every machine gets
 the versions the tests passed with (pyproject.toml keeps the ranges, for people who install
 the package). The pins are for this Python (3.11) on Linux; the test pins are resolved first,
-and the run pins within them, so that a package both need has the same version in both.
+and the run pins within them, so that a package both need has the same version in both. The
+build backend (pyproject's build-system) is pinned too: the Makefile installs Proofdesk itself
+with it, without pip's isolated build environment.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,12 +25,13 @@ PROJECT = "proofdesk"
 
 
 def resolve(requirement: str, constraints: Path | None = None) -> dict[str, str]:
-    """The name and version of every package pip would install for `requirement` on an empty
-    environment (nothing is installed: --dry-run)."""
+    """The name and version of every package pip would install for `requirement` and the build
+    backend on an empty environment (nothing is installed: --dry-run)."""
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run"]
-        command += ["--ignore-installed", "--report", str(report), requirement]
+        command += ["--ignore-installed", "--report", str(report), requirement, *build]
         if constraints is not None:
             command += ["--constraint", str(constraints)]
         subprocess.run(command, check=True, cwd=ROOT)
