@@ -83,6 +83,64 @@ def test_create_user_explains_a_bad_password(db_url, tmp_path, app):
     assert "Use at least 8 characters." in result.stderr
 
 
+def test_routes_lists_the_app_s_routes(db_url, tmp_path):
+    """Flask's `routes`, on the app `create_app` builds from the environment."""
+    result = subprocess.run(
+        [PROOFDESK, "routes"],
+        env=cli_env(app_config(db_url, tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {(line.split()[0], line.split()[-1]) for line in result.stdout.splitlines()[2:]}
+    assert ("proofs.dashboard", "/proofs") in rows
+    assert ("accounts.login", "/login") in rows
+
+
+def test_shell_runs_in_the_app_context(db_url, tmp_path, db_session):
+    """Flask's `shell`: `app` is Proofdesk's, and its settings and database are reachable."""
+    from proofdesk.customers.services import create_customer
+
+    create_customer(
+        db_session, name="Mia", email="mia@client.test", company=None, created_by_id=None
+    )
+    db_session.commit()
+    code = (
+        "from proofdesk.config import settings\n"
+        "from proofdesk.customers.models import Customer\n"
+        "from proofdesk.db import get_session\n"
+        "print('app', app.name, settings().base_url)\n"
+        "print('customers', [c.email for c in get_session().query(Customer)])\n"
+    )
+    result = subprocess.run(
+        [PROOFDESK, "shell"],
+        input=code,
+        env=cli_env(app_config(db_url, tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "app proofdesk.app https://proofs.example.test" in result.stdout
+    assert "customers ['mia@client.test']" in result.stdout
+
+
+def test_run_is_proofdesk_s_own_not_flask_s(db_url, tmp_path):
+    """`run` serves the app with gunicorn and the worker (Flask's development server is not
+    what `make run` starts)."""
+    result = subprocess.run(
+        [PROOFDESK, "run", "--help"],
+        env=cli_env(app_config(db_url, tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Serve the app with gunicorn and run the worker beside it" in result.stdout
+    assert "--workers" in result.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -40,7 +40,7 @@ def test_every_setting_is_in_env_example_and_the_readme_table():
 
 def test_tests_named_in_the_docs_exist():
     named = set()
-    for doc in ("docs/security.md", "docs/deployment.md", "README.md"):
+    for doc in ("docs/security.md", "docs/deployment.md", "docs/architecture.md", "README.md"):
         path = ROOT / doc
         if path.exists():
             named |= set(re.findall(r"(tests/[\w/]+\.py)(?:::(\w+))?", path.read_text()))

@@ -1,4 +1,5 @@
-"""The `proofdesk` command: run, worker, create-user, setup-link."""
+"""The `proofdesk` command: run, worker, create-user, setup-link, rotate-smtp-key, and Flask's
+own `shell` and `routes` (it is a FlaskGroup that builds the app with `create_app`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import logging
 import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import click
+from flask.cli import FlaskGroup, routes_command, shell_command
 
 from proofdesk.accounts.models import Role
 from proofdesk.config import ConfigError, log_level, settings
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def _app():  # type: ignore[no-untyped-def]
+
+def _app() -> Flask:
     from proofdesk.app import create_app
 
     try:
@@ -23,7 +29,16 @@ def _app():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+# Flask's `shell` and `routes` are added below, not its `run`: ours serves the app and the
+# worker. The settings come from the environment and the .env file config.py reads, so
+# Flask's own loading of .env/.flaskenv and its --version stay off.
+@click.group(
+    cls=FlaskGroup,
+    create_app=_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+)
 def main() -> None:
     """Proofdesk: proof approval for design studios."""
     try:
@@ -34,6 +49,12 @@ def main() -> None:
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+# FlaskGroup's --app names the app to load; Proofdesk's is always create_app().
+main.params = [param for param in main.params if param.name != "app"]
 
 
 @main.command("create-user")

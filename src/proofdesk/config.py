@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from dotenv import load_dotenv
 
@@ -135,7 +135,7 @@ def settings(app: Flask | None = None) -> Settings:
     if app is None:
         from flask import current_app
 
-        app = cast("Flask", current_app)
+        app = current_app
     found: Settings = app.extensions["settings"]
     return found
 

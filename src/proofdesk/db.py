@@ -33,6 +33,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. `Session.execute` is typed as giving a
+    Result; what such a statement gives is the CursorResult that has the count."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"no row count in a {type(result).__name__}")
+    return result.rowcount
+
+
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     """Timezone-aware UTC on every backend (SQLite keeps no zone of its own)."""
 

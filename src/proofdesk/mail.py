@@ -8,6 +8,7 @@ import secrets
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -15,7 +16,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import render_template
@@ -182,11 +183,12 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL):
         context: ssl.SSLContext,
     ) -> None:
         self.addresses = addresses
+        self.server_hostname = host  # set before the parent connects, in its __init__
         super().__init__(host, port, timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         connection = _connect(host, self.addresses, port, timeout)
-        return self.context.wrap_socket(connection, server_hostname=self._host)
+        return self.context.wrap_socket(connection, server_hostname=self.server_hostname)
 
 
 @dataclass
@@ -327,7 +329,7 @@ class MailboxMailer:
 
 
 class UnconfiguredMailer:
-    name = MailerName.DEFAULT
+    name: str = MailerName.DEFAULT
 
     def send(self, message: EmailMessage) -> str:
         raise SendError(
@@ -335,17 +337,17 @@ class UnconfiguredMailer:
         )
 
 
-def default_mailer(config: dict[str, object]) -> Mailer:
+def default_mailer(config: Mapping[str, Any]) -> Mailer:
     """The operator's mailer from SMTP_* settings, or the mailbox folder in development."""
     if config.get("SMTP_HOST"):
         return SmtpMailer(
             host=str(config["SMTP_HOST"]),
-            port=int(config["SMTP_PORT"]),  # type: ignore[call-overload]
+            port=int(config["SMTP_PORT"]),
             security=SmtpSecurity(config["SMTP_SECURITY"]),
-            username=config.get("SMTP_USERNAME") or None,  # type: ignore[arg-type]
-            password=config.get("SMTP_PASSWORD") or None,  # type: ignore[arg-type]
-            timeout=float(config["SMTP_TIMEOUT"]),  # type: ignore[arg-type]
-            cafile=config.get("SMTP_CA_FILE") or None,  # type: ignore[arg-type]
+            username=config.get("SMTP_USERNAME") or None,
+            password=config.get("SMTP_PASSWORD") or None,
+            timeout=float(config["SMTP_TIMEOUT"]),
+            cafile=config.get("SMTP_CA_FILE") or None,
             name=MailerName.DEFAULT,
         )
     if config.get("MAIL_MAILBOX_DIR"):

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 
 Due = Callable[[dt.datetime], sa.ColumnElement[bool]]
 Claimed = Callable[[dt.datetime], dict[str, Any]]
@@ -64,7 +64,7 @@ def claim(
                 result = session.execute(
                     sa.update(model).where(model.id == candidate, due).values(**claimed)
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                if rowcount(result) == 1:
                     ids.append(candidate)
     session.commit()
     return ids

@@ -40,7 +40,7 @@ class RateLimitCounter(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-COUNTERS = RateLimitCounter.__table__
+COUNTERS = Base.metadata.tables[RateLimitCounter.__tablename__]
 
 
 def _hash(key: str) -> str:
@@ -76,9 +76,9 @@ class DatabaseStorage(Storage):
         ends = now + dt.timedelta(seconds=expiry)
         engine = self._engine()
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(COUNTERS).values(key_hash=_hash(key), hits=amount, expires_at=ends)
+        row = insert(COUNTERS).values(key_hash=_hash(key), hits=amount, expires_at=ends)
         expired = COUNTERS.c.expires_at <= now
-        stmt = stmt.on_conflict_do_update(
+        upsert = row.on_conflict_do_update(
             index_elements=[COUNTERS.c.key_hash],
             set_={
                 "hits": sa.case((expired, amount), else_=COUNTERS.c.hits + amount),
@@ -96,10 +96,10 @@ class DatabaseStorage(Storage):
         with engine.begin() as conn:
             conn.execute(sa.delete(COUNTERS).where(COUNTERS.c.key_hash.in_(ended)))
         with engine.begin() as conn:
-            hits = conn.execute(stmt).scalar_one()
+            hits = conn.execute(upsert).scalar_one()
         return int(hits)
 
-    def _live(self, key: str) -> sa.Row[Any] | None:
+    def _live(self, key: str) -> sa.Row[int, dt.datetime] | None:
         with self._engine().connect() as conn:
             return conn.execute(
                 sa.select(COUNTERS.c.hits, COUNTERS.c.expires_at).where(

@@ -29,7 +29,7 @@ def filesize(value: int) -> str:
     return f"{value} bytes"
 
 
-LOGIN_STATES = {
+LOGIN_STATES: dict[str, str] = {
     LoginState.NONE: "No login",
     LoginState.INVITED: "Invited",
     LoginState.ACTIVE: "Active",

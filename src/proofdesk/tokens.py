@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import secrets
 from base64 import urlsafe_b64encode
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 def new_token() -> str:
@@ -42,13 +44,13 @@ class TokenSettings:
     reset_minutes: int = 60
 
     @classmethod
-    def from_config(cls, config: dict[str, object]) -> TokenSettings:
+    def from_config(cls, config: Mapping[str, Any]) -> TokenSettings:
         return cls(
             secret_key=str(config["SECRET_KEY"]),
             base_url=str(config["BASE_URL"]),
-            invite_hours=int(config["CUSTOMER_INVITE_HOURS"]),  # type: ignore[call-overload]
+            invite_hours=int(config["CUSTOMER_INVITE_HOURS"]),
             reset_minutes=int(config["CUSTOMER_RESET_MINUTES"]),
-        )  # type: ignore[call-overload]
+        )
 
 
 def token_of(settings: TokenSettings, purpose: str, nonce: str) -> str:

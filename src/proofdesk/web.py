@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, make_response, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
 from flask_limiter import Limiter
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -32,6 +33,7 @@ limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True)
 
 def register_web(app: Flask) -> None:
     if n := settings(app).trusted_proxies:
+        # Flask's documented way to wrap its WSGI app, which mypy sees as replacing a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -133,7 +135,7 @@ def server_error_page() -> Response:
         # attributes cannot be read again) when the database is what failed: show a
         # visitor's navigation instead.
         _close_request_session()
-        g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+        g._login_user = AnonymousUserMixin()  # Flask-Login's anonymous user
         return make_response(error_page(500))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from proofdesk.accounts.models import Role
+from proofdesk.forms import SelectChoice
 from proofdesk.passwords import MAX_LENGTH
 
 # SelectChoice, not (value, label) tuples: WTForms 3.3 deprecates tuples given to SelectField.

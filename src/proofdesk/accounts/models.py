@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,8 +37,9 @@ class User(Base):
     )
 
     # Flask-Login: the id in the cookie is the session's token, not the user's id,
-    # so that ending the session row ends the cookie.
-    session_token = None  # set per request; not a column
+    # so that ending the session row ends the cookie. Set per request; not a column (the
+    # declarative base would read an annotation here as one, hence the cast).
+    session_token = cast("str | None", None)
 
     @property
     def is_active(self) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from proofdesk import activity, sessions
 from proofdesk.accounts.models import Role, SetupToken, User, UserSession
 from proofdesk.activity import ActivityKind
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.passwords import (
     check_password_change,
@@ -248,7 +248,7 @@ def complete_setup(
         )
         .values(used_at=utcnow())
     )
-    if claimed.rowcount != 1 or admin_exists(session):  # type: ignore[attr-defined]
+    if rowcount(claimed) != 1 or admin_exists(session):
         raise ServiceError("This setup link has already been used or has expired.")
     user = create_user(session, email=email, name=name, role=Role.ADMIN, password=password, ip=ip)
     activity.record(

@@ -29,7 +29,7 @@ from proofdesk.accounts.forms import ChangePasswordForm, LoginForm, SetupForm
 from proofdesk.accounts.models import User
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import apply_error, filled
 from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -101,14 +101,14 @@ def login() -> str | Response:
     if form.validate_on_submit():
         user = services.log_in(
             session,
-            email=form.email.data,
-            password=form.password.data,
+            email=filled(form.email),
+            password=filled(form.password),
             ip=client_ip(),
             user_agent=request.user_agent.string,
         )
         if user is None:
             g.login_failed = True
-            form.password.errors.append("Email or password is not right.")
+            form.password.errors = [*form.password.errors, "Email or password is not right."]
         else:
             _log_in(user)
             return redirect(safe_next(request.args.get("next"), url_for("proofs.dashboard")))
@@ -136,7 +136,7 @@ def change_password_page(
     if form.validate_on_submit():
         session = get_session()
         try:
-            change(session, form.current_password.data, form.new_password.data)
+            change(session, filled(form.current_password), filled(form.new_password))
         except ServiceError as exc:
             session.rollback()
             apply_error(form, exc)
@@ -159,7 +159,7 @@ def change_password() -> str | Response:
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
-def setup(token: str) -> str | Response:
+def setup(token: str) -> Response | tuple[str, int, dict[str, str]]:
     session = get_session()
     if not services.setup_token_valid(session, token):
         abort(404)
@@ -169,9 +169,9 @@ def setup(token: str) -> str | Response:
             user = services.complete_setup(
                 session,
                 token=token,
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
+                email=filled(form.email),
+                name=filled(form.name),
+                password=filled(form.password),
                 ip=client_ip(),
             )
         except ServiceError as exc:

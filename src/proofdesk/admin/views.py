@@ -13,7 +13,7 @@ from proofdesk.accounts.forms import NewUserForm, UserForm
 from proofdesk.accounts.models import User
 from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import apply_error, filled
 from proofdesk.web import client_ip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,10 +43,10 @@ def new_user() -> str | Response:
         try:
             user = services.create_user(
                 session,
-                email=form.email.data,
-                name=form.name.data,
+                email=filled(form.email),
+                name=filled(form.name),
                 role=form.role.data,
-                password=form.password.data,
+                password=filled(form.password),
                 created_by=current_user,
                 ip=client_ip(),
             )
@@ -70,8 +70,8 @@ def edit_user(user_id: int) -> str | Response:
             services.update_user(
                 session,
                 user=user,
-                email=form.email.data,
-                name=form.name.data,
+                email=filled(form.email),
+                name=filled(form.name),
                 role=form.role.data,
                 active=form.active.data,
                 changed_by=current_user,

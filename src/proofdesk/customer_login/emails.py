@@ -3,7 +3,7 @@ worker sends them (the link is derived again from the row, never stored)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -72,9 +72,12 @@ def _token(
     return token
 
 
+_LoginLink = TypeVar("_LoginLink", CustomerInvite, CustomerPasswordReset)
+
+
 def _link_email(
     session: Session,
-    model: type[CustomerInvite] | type[CustomerPasswordReset],
+    model: type[_LoginLink],
     row_id: int | None,
     purpose: str,
     stale: str,

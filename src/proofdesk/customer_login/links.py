@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordReset
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.tokens import hash_token
 
 # What each link's token is derived for (`tokens.token_of`): an invite token is no reset token.
@@ -45,7 +45,7 @@ def redeem(session: Session, model: LinkModel, token: str) -> int | None:
         )
         .values(used_at=now)
     )
-    return customer_id if result.rowcount == 1 else None  # type: ignore[attr-defined]
+    return customer_id if rowcount(result) == 1 else None
 
 
 def token_is_live(session: Session, model: LinkModel, token: str) -> bool:

@@ -25,7 +25,7 @@ from proofdesk.customer_login.models import CustomerInvite, CustomerPasswordRese
 from proofdesk.customer_login.resets import request_password_reset, reset_password
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import apply_error, filled
 from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("portal_auth", __name__, url_prefix="/portal")
@@ -49,7 +49,7 @@ def _email_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LIMIT, methods=["POST"], deduct_when=lambda r: _failed())
 @limiter.limit(LIMIT, methods=["POST"], key_func=_account_key, deduct_when=lambda r: _failed())
-def login() -> str | Response:
+def login() -> Response | tuple[str, int, dict[str, str]]:
     target = safe_next(request.args.get("next"), url_for("portal.index"))
     if portal_session.current_customer() is not None:
         return redirect(target)
@@ -58,14 +58,14 @@ def login() -> str | Response:
         session = get_session()
         logged_in = services.log_in(
             session,
-            email=form.email.data,
-            password=form.password.data,
+            email=filled(form.email),
+            password=filled(form.password),
             ip=client_ip(),
             user_agent=request.user_agent.string,
         )
         if logged_in is None:
             g.login_failed = True
-            form.password.errors.append("Email or password is not right.")
+            form.password.errors = [*form.password.errors, "Email or password is not right."]
         else:
             customer, token = logged_in
             portal_session.log_in(customer, token)
@@ -97,7 +97,7 @@ def forgot() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         session = get_session()
-        request_password_reset(session, email=form.email.data, ip=client_ip())
+        request_password_reset(session, email=filled(form.email), ip=client_ip())
         flash(SENT.format(minutes=current_app.config["CUSTOMER_RESET_MINUTES"]), "info")
         return redirect(url_for("portal_auth.login"))
     return render_template("portal/forgot.html", form=form)
@@ -113,7 +113,7 @@ def _token_page(
     if form.validate_on_submit():
         redeem = accept_invite if model is CustomerInvite else reset_password
         try:
-            customer = redeem(session, token=token, password=form.password.data, ip=client_ip())
+            customer = redeem(session, token=token, password=filled(form.password), ip=client_ip())
         except ServiceError as exc:
             session.rollback()
             if exc.field is None:

@@ -19,7 +19,7 @@ from proofdesk.customer_login.mail_limits import check_login_mail_budget
 from proofdesk.customer_login.models import CustomerPasswordReset, CustomerResetRequest
 from proofdesk.customer_login.services import set_password
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.passwords import require_good_password
 from proofdesk.tokens import TokenSettings, hash_token, new_token, token_of
@@ -61,7 +61,7 @@ def answer_reset_request(
         .where(CustomerResetRequest.id == request.id)
         .execution_options(synchronize_session=False)
     )
-    if deleted.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(deleted) != 1:
         return False
     customer = _customer_with_login(session, request.email)
     if customer is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
 
 from proofdesk.config import settings
 from proofdesk.customer_login.services import load_session
@@ -15,7 +16,8 @@ from proofdesk.customers.models import Customer
 from proofdesk.db import get_session
 
 KEY = "customer_session"
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def login_enabled() -> bool:
@@ -60,13 +62,13 @@ def current_token() -> str | None:
     return token if isinstance(token, str) else None
 
 
-def customer_required(view: F) -> F:
+def customer_required(view: Callable[P, R]) -> Callable[P, R | Response]:
     @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         if not login_enabled():
             abort(404)
         if current_customer() is None:
             return redirect(url_for("portal_auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped

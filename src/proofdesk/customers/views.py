@@ -13,7 +13,7 @@ from proofdesk.customers.access import customer_or_404, may_manage
 from proofdesk.customers.forms import CustomerForm
 from proofdesk.db import get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import apply_error, filled
 from proofdesk.pagination import page_arg
 from proofdesk.proofs.services import list_proofs
 from proofdesk.web import client_ip
@@ -57,8 +57,8 @@ def new() -> str | Response:
         try:
             customer = services.create_customer(
                 session,
-                name=form.name.data,
-                email=form.email.data,
+                name=filled(form.name),
+                email=filled(form.email),
                 company=form.company.data,
                 created_by_id=current_user.id,
             )
@@ -109,8 +109,8 @@ def edit(customer_id: int) -> str | Response:
             services.update_customer(
                 session,
                 customer=customer,
-                name=form.name.data,
-                email=form.email.data,
+                name=filled(form.name),
+                email=filled(form.email),
                 company=form.company.data,
                 by=current_user,
                 ip=client_ip(),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from proofdesk.forms import SelectChoice
 from proofdesk.mail import SmtpSecurity
 
 SECURITY_LABELS = [
@@ -52,7 +53,7 @@ class SmtpSettingsForm(FlaskForm):
 
     def __init__(self, *args: object, allow_insecure: bool = False, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "smtp")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         if not allow_insecure:
             self.security.choices = SECURITY_LABELS[:2]
 
@@ -62,4 +63,4 @@ class TestEmailForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "test")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)

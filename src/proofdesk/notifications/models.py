@@ -164,6 +164,7 @@ class SmtpSettings(Base):
 
 def settings_of(user: User) -> SmtpSettings | None:
     """The user's SMTP settings (the backref above), None for the default mailer."""
+    # The backref is added by this module; accounts.models (and so mypy) does not know it.
     settings: SmtpSettings | None = user.smtp_settings  # type: ignore[attr-defined]
     return settings
 

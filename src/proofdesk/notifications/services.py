@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from proofdesk import queue as queue_rows
 from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.mail import SendError, message_id_for
 from proofdesk.notifications.content import NotificationKind
 from proofdesk.notifications.models import STATUSES, CustomerNotification, NotificationStatus
@@ -123,7 +123,7 @@ def keep_claim(
             .values(claimed_until=now + lease, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if rowcount(result) == 1:
             kept.append(row)
     for row in kept:
         set_committed_value(row, "claimed_until", now + lease)
@@ -233,7 +233,7 @@ class LogPage:
 
     rows: list[CustomerNotification]
     has_more: bool
-    designers: list[sa.Row[tuple[int, str]]]  # id and name
+    designers: list[sa.Row[int, str]]  # id and name
     customer: Customer | None
 
 

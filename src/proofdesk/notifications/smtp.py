@@ -88,7 +88,7 @@ def save_settings(
     settings = settings_of(user)
     if not host and not data.port:
         if settings is not None:  # delete-orphan: the row goes, and the user knows it now
-            user.smtp_settings = None  # type: ignore[attr-defined]
+            user.smtp_settings = None  # type: ignore[attr-defined]  # the backref of models.py
         activity.record(
             session,
             kind=ActivityKind.SMTP_CLEARED,
@@ -126,7 +126,8 @@ def save_settings(
     if settings is None:
         settings = SmtpSettings(user=user)
         session.add(settings)
-    settings.host, settings.port, settings.security = host, data.port, data.security
+    settings.host, settings.port = host, data.port
+    settings.security = SmtpSecurity(data.security)
     settings.username = username or None
     if not username:
         settings.password_encrypted = None

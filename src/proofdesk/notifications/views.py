@@ -13,7 +13,7 @@ from proofdesk.accounts.models import User
 from proofdesk.accounts.views import safe_next
 from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import apply_error, filled
 from proofdesk.mail import SmtpSecurity
 from proofdesk.notifications import services, smtp
 from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
@@ -99,7 +99,7 @@ def run_test(user: User, form: TestEmailForm) -> smtp.TestResult | None:
         result = smtp.send_test_email(
             session,
             user=user,
-            to=form.to.data,
+            to=filled(form.to),
             config=current_app.config,
             by=current_user,
             ip=client_ip(),

@@ -181,7 +181,7 @@ def render_pdf_pages(
     so its long side fits the preview. Takes no lock and has no time or memory bound: only
     the child process of render_process.render_pdf_pages calls it."""
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
     pdf = pdfium.PdfDocument(source)
     try:
         for number in numbers:

@@ -85,7 +85,7 @@ def render_pdf_pages(
         child.join()
         receive.close()
         if hasattr(source, "seek"):
-            source.seek(0)  # type: ignore[union-attr] # the child moved the shared offset
+            source.seek(0)  # the child moved the shared offset
     return pages
 
 

@@ -91,7 +91,7 @@ def _page_row(
     )
 
 
-def _stored_pages(version: ProofVersion) -> sa.Select[tuple[ProofPage]]:
+def _stored_pages(version: ProofVersion) -> sa.Select[ProofPage]:
     """The query for a version's pages as the database has them now (another process may
     have rendered some since `version.pages` was loaded)."""
     return sa.select(ProofPage).where(ProofPage.version_id == version.id)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
-from proofdesk.forms import apply_error
+from proofdesk.forms import SelectChoice, apply_error, filled
 from proofdesk.notifications.services import for_proof as notes_for_proof
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import services, serving
@@ -58,7 +57,7 @@ def _limits() -> services.Limits:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def new() -> str | Response:
+def new() -> Response | tuple[str, int]:
     form = ProofForm()
     chosen = id_arg("customer") if request.method == "GET" else form.customer_id.data
     chosen = chosen if chosen and 0 < chosen < 2**31 else None  # a posted id may be any number
@@ -77,7 +76,7 @@ def new() -> str | Response:
                 storage=get_storage(),
                 designer=current_user,
                 customer_id=form.customer_id.data,
-                title=form.title.data,
+                title=filled(form.title),
                 message=form.message.data,
                 due_date=form.due_date.data,
                 upload=upload,

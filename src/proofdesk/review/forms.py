@@ -12,7 +12,7 @@ class CommentForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "comment")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
     name = StringField("Your name", validators=[Optional(), Length(max=200)])
     body = TextAreaField("Comment", validators=[Optional(), Length(max=5000)])
@@ -35,4 +35,4 @@ class WithdrawForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "withdraw")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)

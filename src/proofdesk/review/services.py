@@ -10,7 +10,7 @@ from proofdesk.accounts.models import User
 from proofdesk.activity import Activity, ActivityKind
 from proofdesk.config import settings
 from proofdesk.customers.models import Customer
-from proofdesk.db import utcnow
+from proofdesk.db import rowcount, utcnow
 from proofdesk.errors import ServiceError
 from proofdesk.proofs.models import Proof, ProofStatus, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, DecisionKind, ShareLink
@@ -73,7 +73,7 @@ def revoke_share_link(
         .where(ShareLink.proof_id == proof.id, ShareLink.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    revoked = bool(result.rowcount)  # type: ignore[attr-defined]
+    revoked = bool(rowcount(result))
     if revoked and record_activity:
         activity.record(
             session,
@@ -184,7 +184,7 @@ def decide(
     *,
     proof: Proof,
     version: ProofVersion,
-    decision: str,
+    decision: str | None,
     reviewer_name: str | None,
     comment: str | None,
     ip: str | None,

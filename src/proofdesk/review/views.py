@@ -6,7 +6,8 @@ the link leads to the customer login when CUSTOMER_LOGIN_ENABLED, or to a "retir
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from proofdesk.customer_login.session import current_customer, login_enabled
 from proofdesk.db import get_session
@@ -85,7 +86,7 @@ def _unknown(_exc: UnknownLink) -> tuple[str, int]:
 
 @bp.errorhandler(GoTo)
 def _go(exc: GoTo) -> Response:
-    return redirect(exc.url)  # type: ignore[return-value]
+    return redirect(exc.url)
 
 
 def _record_view(proof: Proof) -> None:
