@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.customer_login.portal_views import bp as portal_auth
     from proofdesk.customer_login.staff_views import bp as customer_login
     from proofdesk.customers.views import bp as customers
+    from proofdesk.designer_notifications.views import bp as designer_notifications
     from proofdesk.notifications.views import bp as notifications
     from proofdesk.portal.views import bp as portal
     from proofdesk.proofs.views import bp as proofs
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
         portal_auth,
         portal,
         notifications,
+        designer_notifications,
     ):
         app.register_blueprint(blueprint)
 
@@ -97,12 +99,16 @@ def register_blueprints(app: Flask) -> None:
 def register_emails() -> None:
     """Each domain declares the emails it owns; notifications only queues and sends them."""
     from proofdesk.customer_login import emails as login_emails
+    from proofdesk.designer_notifications import emails as designer_emails
+    from proofdesk.designer_notifications import services as designer_notifications
     from proofdesk.notifications import content
     from proofdesk.proofs import emails as proof_emails
 
     proof_emails.register()
     login_emails.register()
+    designer_emails.register()
     content.check_registered()
+    designer_notifications.register()  # hears the review's events
 
 
 def register_templates(app: Flask) -> None:

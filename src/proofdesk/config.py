@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -94,6 +95,8 @@ class Settings(Mapping[str, Any]):
     approval_terms: str
     customer_notify_default_subject: str
     customer_notify_default_body: str
+    comment_batch_minutes: int
+    studio_timezone: str
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # the parser's types, checked once
@@ -340,8 +343,24 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         "CUSTOMER_NOTIFY_DEFAULT_BODY": (
             env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or DEFAULT_NOTIFY_BODY
         ).replace("\\n", "\n"),
+        "COMMENT_BATCH_MINUTES": _positive(
+            "COMMENT_BATCH_MINUTES", env.get("COMMENT_BATCH_MINUTES"), 10
+        ),
+        "STUDIO_TIMEZONE": _time_zone(env.get("STUDIO_TIMEZONE")),
     }
     return Settings.from_keys(values)
+
+
+def _time_zone(value: str | None) -> str:
+    """STUDIO_TIMEZONE: where the studio is (daily digests go out at its hours)."""
+    name = (value or "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"STUDIO_TIMEZONE must be a time zone name such as Europe/Berlin, got {name!r}"
+        ) from exc
+    return name
 
 
 def _lease(env: dict[str, str], *, timeout: int) -> int:

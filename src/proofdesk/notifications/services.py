@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -15,8 +16,15 @@ from proofdesk.accounts.models import User
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
-from proofdesk.notifications.content import NotificationKind
-from proofdesk.notifications.models import STATUSES, CustomerNotification, NotificationStatus
+from proofdesk.notifications import content
+from proofdesk.notifications.content import NotificationKind, StaffNotificationKind
+from proofdesk.notifications.models import (
+    STATUSES,
+    CustomerNotification,
+    NotificationStatus,
+    StaffNotification,
+    StaffNotificationEvent,
+)
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (
@@ -69,21 +77,30 @@ def queue(
     return notification
 
 
-def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
-    n = CustomerNotification
-    return sa.or_(
-        sa.and_(n.status == NotificationStatus.QUEUED, n.next_attempt_at <= now),
-        sa.and_(n.status == NotificationStatus.SENDING, n.claimed_until < now),
-    )
+Outbox = type[CustomerNotification] | type[StaffNotification]
 
 
-def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE) -> list[int]:
-    """Take up to `limit` due rows for this worker; a row is held by one worker at a time."""
-    n = CustomerNotification
+def claim_due(
+    session: Session,
+    *,
+    limit: int = 10,
+    lease: dt.timedelta = LEASE,
+    outbox: Outbox = CustomerNotification,
+) -> list[int]:
+    """Take up to `limit` due rows of the outbox (emails to customers, or to staff) for this
+    worker; a row is held by one worker at a time."""
+    n = outbox
+
+    def due(now: dt.datetime) -> sa.ColumnElement[bool]:
+        return sa.or_(
+            sa.and_(n.status == NotificationStatus.QUEUED, n.next_attempt_at <= now),
+            sa.and_(n.status == NotificationStatus.SENDING, n.claimed_until < now),
+        )
+
     return queue_rows.claim(
         session,
         n,
-        where=_due,
+        where=due,
         order_by=(n.next_attempt_at, n.id),
         limit=limit,
         values=lambda now: {
@@ -97,16 +114,16 @@ def claim_due(session: Session, *, limit: int = 10, lease: dt.timedelta = LEASE)
 
 def keep_claim(
     session: Session,
-    notification: CustomerNotification,
+    notification: CustomerNotification | StaffNotification,
     *,
     lease: dt.timedelta = LEASE,
-    waiting: Sequence[CustomerNotification] = (),
+    waiting: Sequence[CustomerNotification | StaffNotification] = (),
 ) -> bool:
     """May this worker send a row it claimed now? With under half the lease left, the hold is
     renewed first, also on the rows of the batch `waiting` their turn (else a slow server lets
     them run out, and they are given up and claimed again); False when it ran out, as another
     worker may have claimed the row."""
-    n = CustomerNotification
+    n = type(notification)
     now = utcnow()
     if notification.claimed_until is not None and notification.claimed_until - now > lease / 2:
         return True  # nobody can claim the row before claimed_until: no need to ask
@@ -132,7 +149,11 @@ def keep_claim(
 
 
 def mark_sent(
-    session: Session, notification: CustomerNotification, *, reply: str, mailer: str
+    session: Session,
+    notification: CustomerNotification | StaffNotification,
+    *,
+    reply: str,
+    mailer: str,
 ) -> None:
     now = utcnow()
     notification.status, notification.sent_at, notification.updated_at = (
@@ -154,7 +175,11 @@ def mark_sent(
 
 
 def mark_not_sent(
-    session: Session, notification: CustomerNotification, *, error: SendError, mailer: str
+    session: Session,
+    notification: CustomerNotification | StaffNotification,
+    *,
+    error: SendError,
+    mailer: str,
 ) -> None:
     """Retry later with backoff, or fail for good (5xx, or out of attempts)."""
     now = utcnow()
@@ -168,7 +193,7 @@ def mark_not_sent(
         notification.next_attempt_at = now + BACKOFF[min(notification.attempts, len(BACKOFF)) - 1]
 
 
-def cancel(notification: CustomerNotification, reason: str) -> None:
+def cancel(notification: CustomerNotification | StaffNotification, reason: str) -> None:
     (
         notification.status,
         notification.last_error,
@@ -273,3 +298,110 @@ def _log_rows(
         )
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
+
+
+def queue_to_staff(
+    session: Session,
+    *,
+    kind: StaffNotificationKind,
+    user: User,
+    proof_id: int | None,
+    due: dt.datetime,
+    base_url: str,
+) -> StaffNotification:
+    """Add an email to a staff user to the outbox, due at `due`, in the caller's transaction;
+    its subject is written when it is sent (a batch grows until then)."""
+    now = utcnow()
+    notification = StaffNotification(
+        kind=kind,
+        user_id=user.id,
+        user=user,
+        proof_id=proof_id,
+        to_address=user.email,
+        subject=content.label(kind),
+        status=NotificationStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=due,
+        message_id=message_id_for(base_url),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(notification)
+    session.flush()
+    return notification
+
+
+def collecting(
+    session: Session,
+    *,
+    kind: StaffNotificationKind,
+    user_id: int,
+    proof_id: int | None,
+    due: dt.datetime | None,
+    started_after: dt.datetime,
+) -> int | None:
+    """The email of this kind to this user (about this proof) that still collects events: queued,
+    never tried, begun after `started_after`. Its due time moves to `due` (None: stays); the row
+    stays locked until the caller's transaction ends, so a worker cannot claim it meanwhile
+    (and once a worker has, it collects no more: the caller starts a new one)."""
+    n = StaffNotification
+    now = utcnow()
+    values: dict[str, Any] = {"updated_at": now}
+    if due is not None:
+        values["next_attempt_at"] = due
+    found = session.scalars(
+        sa.update(n)
+        .where(
+            n.kind == kind,
+            n.user_id == user_id,
+            n.proof_id.is_(None) if proof_id is None else n.proof_id == proof_id,
+            n.status == NotificationStatus.QUEUED,
+            n.attempts == 0,
+            n.created_at > started_after,
+        )
+        .values(**values)
+        .returning(n.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return found[0] if found else None
+
+
+def report_event(session: Session, *, notification_id: int, activity_id: int) -> None:
+    """The email will report this event."""
+    session.add(StaffNotificationEvent(notification_id=notification_id, activity_id=activity_id))
+
+
+def forget_events(session: Session, activity_ids: Sequence[int]) -> None:
+    """Events another email reports (a decision's comment, told with the decision): out of the
+    emails still collecting, and such an email left with none is not sent."""
+    n, e = StaffNotification, StaffNotificationEvent
+    if not activity_ids:
+        return
+    collecting = sa.select(n.id).where(n.status == NotificationStatus.QUEUED, n.attempts == 0)
+    holders = list(
+        session.scalars(
+            sa.select(e.notification_id).where(
+                e.activity_id.in_(activity_ids), e.notification_id.in_(collecting)
+            )
+        )
+    )
+    if not holders:
+        return
+    session.execute(
+        sa.delete(e).where(e.activity_id.in_(activity_ids), e.notification_id.in_(holders))
+    )
+    still_reporting = sa.select(e.notification_id).where(e.notification_id == n.id).exists()
+    session.execute(
+        sa.delete(n)
+        .where(n.id.in_(holders), ~still_reporting)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def staff_notifications_for_proof(session: Session, proof_id: int) -> list[StaffNotification]:
+    n = StaffNotification
+    return list(
+        session.scalars(
+            sa.select(n).where(n.proof_id == proof_id).order_by(n.created_at.desc(), n.id.desc())
+        )
+    )

@@ -160,6 +160,7 @@ def add_comment(
     if parent is not None and parent.resolved_at is not None:
         parent.resolved_at = parent.resolved_by = None  # a reply reopens the thread
     session.add(comment)
+    session.flush()  # the event links to the comment
     proof.last_activity_at = utcnow()
     activity.record(
         session,
@@ -168,6 +169,8 @@ def add_comment(
         ip=ip,
         proof_id=proof.id,
         user_id=user.id if user else None,
+        customer_id=customer.id if customer else None,
+        comment_id=comment.id,
         detail=f"{'reply ' if parent else ''}on v{version.number}"
         f"{f', page {pin.page}' if pin else ''}",
     )
@@ -242,6 +245,8 @@ def decide(
         actor=name,
         ip=ip,
         proof_id=proof.id,
+        customer_id=customer.id if customer else None,
+        comment_id=comment_row.id if comment_row else None,
         detail=f"on v{version.number}",
     )
     return row
