@@ -88,3 +88,18 @@ def test_only_config_reads_the_environment():
         if path.name != "config.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
     )
     assert readers == []
+
+
+def test_designer_notification_settings_default_and_refuse_with_a_message(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    defaults = from_environment(base)
+    assert (defaults.comment_batch_minutes, defaults.studio_timezone) == (10, "UTC")
+    chosen = from_environment(
+        {**base, "COMMENT_BATCH_MINUTES": "3", "STUDIO_TIMEZONE": "America/Chicago"}
+    )
+    assert (chosen.comment_batch_minutes, chosen.studio_timezone) == (3, "America/Chicago")
+    with pytest.raises(ConfigError, match="COMMENT_BATCH_MINUTES must be at least 1, got 0"):
+        from_environment({**base, "COMMENT_BATCH_MINUTES": "0"})
+    for zone in ("Mars/Olympus", "../../etc/passwd"):
+        with pytest.raises(ConfigError, match="STUDIO_TIMEZONE must be a time zone name"):
+            from_environment({**base, "STUDIO_TIMEZONE": zone})
