@@ -1,6 +1,6 @@
-"""designer notifications: the staff outbox (staff_notifications and the events each reports),
-each staff user's notification preferences, the portal's "proof.viewed" event, and the
-comment an event is about
+"""designer notifications: the staff outbox (staff_notifications and the events each
+reports), each staff user's notification preferences and unread marks, the portal's
+"proof.viewed" event, and the comment an event is about
 
 Revision ID: 0011
 Revises: 0010
@@ -109,6 +109,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
     )
     op.create_table(
+        "unread_marks",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("proof_id", sa.Integer(), nullable=False),
+        sa.Column("comments", sa.Integer(), nullable=False),
+        sa.Column("decisions", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["proof_id"],
+            ["proofs.id"],
+            name=op.f("fk_unread_marks_proof_id_proofs"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_unread_marks_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "proof_id", name=op.f("pk_unread_marks")),
+    )
+    op.create_table(
         "staff_notifications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
@@ -183,6 +203,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("staff_notification_events")
     op.drop_table("staff_notifications")
+    op.drop_table("unread_marks")
     op.drop_table("notification_preferences")
     # The older code knows no "proof.viewed": those rows go (the portal's views of proofs).
     op.execute("DELETE FROM activities WHERE kind = 'proof.viewed'")

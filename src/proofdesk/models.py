@@ -11,7 +11,7 @@ from proofdesk.customer_login.models import (
 )
 from proofdesk.customers.models import Customer
 from proofdesk.db import Base
-from proofdesk.designer_notifications.models import NotificationPreferences
+from proofdesk.designer_notifications.models import NotificationPreferences, UnreadMarks
 from proofdesk.notifications.models import (
     CustomerNotification,
     SmtpSettings,
@@ -44,6 +44,7 @@ __all__ = [
     "SmtpSettings",
     "StaffNotification",
     "StaffNotificationEvent",
+    "UnreadMarks",
     "User",
     "UserSession",
 ]

@@ -75,3 +75,19 @@ def defaults_for(user_id: int) -> NotificationPreferences:
         digest_hour=DEFAULT_DIGEST_HOUR,
         all_proofs=False,
     )
+
+
+class UnreadMarks(Base):
+    """What is new on a proof for a staff user since they last opened it: customers' comments
+    and decisions, counted as they happen; the row goes when the user opens the proof."""
+
+    __tablename__ = "unread_marks"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    proof_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("proofs.id", ondelete="CASCADE"), primary_key=True
+    )
+    comments: Mapped[int] = mapped_column(default=0)
+    decisions: Mapped[int] = mapped_column(default=0)

@@ -4,9 +4,11 @@ events, and each staff user's preferences."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from proofdesk import activity
@@ -18,6 +20,7 @@ from proofdesk.designer_notifications.models import (
     Delivery,
     NotificationPreferences,
     Topic,
+    UnreadMarks,
     defaults_for,
 )
 from proofdesk.errors import ServiceError
@@ -65,6 +68,8 @@ def on_customer_action(session: Session, event: Activity) -> None:
         _forget_the_decisions_comment(session, event)
     now = utcnow()
     for user in recipients(session, proof):
+        if topic is not Topic.FIRST_VIEWS:
+            _mark_unread(session, user_id=user.id, proof_id=proof.id, topic=topic)
         preferences = preferences_of(session, user)
         delivery = preferences.delivery(topic)
         if delivery is Delivery.OFF:
@@ -159,6 +164,54 @@ def _forget_the_decisions_comment(session: Session, decision: Activity) -> None:
         )
     ).all()
     outbox.forget_events(session, comment_events)
+
+
+def _mark_unread(session: Session, *, user_id: int, proof_id: int, topic: Topic) -> None:
+    """One more new comment or decision on the proof for the user (in one statement: two
+    events at once both count)."""
+    column = "comments" if topic is Topic.COMMENTS else "decisions"
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(UnreadMarks).values(
+        {"user_id": user_id, "proof_id": proof_id, "comments": 0, "decisions": 0, column: 1}
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "proof_id"],
+            set_={column: getattr(UnreadMarks, column) + 1},
+        )
+    )
+
+
+def mark_read(session: Session, *, user: User, proof_id: int) -> None:
+    """The user opened the proof: nothing on it is new any more."""
+    session.execute(
+        sa.delete(UnreadMarks).where(
+            UnreadMarks.user_id == user.id, UnreadMarks.proof_id == proof_id
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Unread:
+    """What My Proofs marks as new: per proof, and in all."""
+
+    by_proof: dict[int, UnreadMarks]
+    comments: int
+    decisions: int
+
+    @property
+    def total(self) -> int:
+        return self.comments + self.decisions
+
+
+def unread(session: Session, *, user: User) -> Unread:
+    """The user's marks, in one query (a row per proof with something new)."""
+    marks = session.scalars(sa.select(UnreadMarks).where(UnreadMarks.user_id == user.id)).all()
+    return Unread(
+        by_proof={mark.proof_id: mark for mark in marks},
+        comments=sum(mark.comments for mark in marks),
+        decisions=sum(mark.decisions for mark in marks),
+    )
 
 
 def recipients(session: Session, proof: Proof) -> list[User]:

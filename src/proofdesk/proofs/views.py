@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_or_404, get_session
+from proofdesk.designer_notifications import services as designer_notifications
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
@@ -41,6 +42,7 @@ def dashboard() -> str:
     customer = session.get(Customer, customer_id) if customer_id else None
     return render_template(
         "proofs/dashboard.html",
+        unread=designer_notifications.unread(session, user=current_user),
         proofs=proofs,
         has_more=has_more,
         page=page,
@@ -122,6 +124,9 @@ def _who(proof: Proof) -> screen.Audience:
 
 
 def _review_page(proof: Proof, number: int | None) -> tuple[str, int]:
+    session = get_session()
+    designer_notifications.mark_read(session, user=current_user, proof_id=proof.id)
+    session.commit()
     return screen.page(proof, number, who=_who(proof))
 
 
