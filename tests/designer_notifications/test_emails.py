@@ -211,3 +211,28 @@ def test_my_proofs_marks_what_is_new_until_the_designer_opens_the_proof(
     page = client.get("/proofs").get_data(as_text=True)
     assert "badge-new" not in page
     assert other.id  # the other proof was never marked
+
+
+def test_staff_emails_are_on_the_proof_page_and_in_the_log_filtered_by_kind(
+    app, client, factory, server, clock
+):
+    admin = factory.user(role="admin")
+    designer, proof, path, visitor = open_share_link(app, client, factory)
+    decide(visitor, path, "approved")
+    run_once(app)
+    server.inbox.wait_for(1)
+    page = client.get(f"/proofs/{proof.id}").get_data(as_text=True)
+    staff = page.split("<h3>To staff</h3>")[1].split("</ul>")[0]
+    assert "Sent" in staff and f"to {designer.email}" in staff
+    assert "Customer decision (to staff)" in staff
+    assert "digest" not in staff  # a digest is about many proofs: it is in the log
+    client = app.test_client()
+    login(client, admin)
+    everything = client.get("/admin/notifications?kind=staff").get_data(as_text=True)
+    assert everything.count(f'<div class="sub">{designer.email}</div>') == 2
+    assert "Daily digest (to staff)" in everything and "Queued" in everything
+    decisions = client.get("/admin/notifications?kind=decision").get_data(as_text=True)
+    assert decisions.count(f'<div class="sub">{designer.email}</div>') == 1
+    assert "Carla approved: Shop sign (version 1)" in decisions
+    customers = client.get("/admin/notifications").get_data(as_text=True)
+    assert designer.email not in customers  # the default: emails to customers, as before

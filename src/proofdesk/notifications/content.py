@@ -58,9 +58,9 @@ def register(kind: str, *, label: str, build: Build) -> None:
     """Declare an email the outbox may carry (at app start, by the domain that owns it)."""
     if kind not in KINDS:
         raise ValueError(
-            f"no outbox takes the kind {kind!r}: add it to NotificationKind "
-            "(customer_notifications) or StaffNotificationKind (staff_notifications), with a "
-            "migration for the CHECK constraint"
+            f"customer_notifications.kind does not take {kind!r}, nor does "
+            "staff_notifications.kind: add it to NotificationKind or StaffNotificationKind, "
+            "with a migration for the CHECK constraint"
         )
     _kinds[kind] = Kind(label=label, build=build)
 

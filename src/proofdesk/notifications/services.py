@@ -207,7 +207,7 @@ def cancel(notification: CustomerNotification | StaffNotification, reason: str) 
     )
 
 
-def retry(session: Session, notification: CustomerNotification) -> bool:
+def retry(session: Session, notification: CustomerNotification | StaffNotification) -> bool:
     """Queue a failed notification again (same Message-ID); False if it had not failed."""
     if notification.status != NotificationStatus.FAILED:
         return False
@@ -243,8 +243,12 @@ def batch_progress(session: Session, batch_id: str) -> dict[str, int]:
     return counts
 
 
+STAFF = "staff"  # the log's kind filter: every email to staff users
+
+
 @dataclass(frozen=True)
 class LogFilter:
+    kind: str | None = None  # a customer email's kind; STAFF or a staff kind: emails to staff
     status: str | None = None
     designer_id: int | None = None
     customer_id: int | None = None
@@ -257,7 +261,7 @@ class LogPage:
     """What Admin → Notifications shows: one page of notifications, whether more follow, the
     designers to filter by, and the customer filtered by (if any)."""
 
-    rows: list[CustomerNotification]
+    rows: list[CustomerNotification] | list[StaffNotification]
     has_more: bool
     designers: list[sa.Row[tuple[int, str]]]  # id and name
     customer: Customer | None
@@ -267,7 +271,13 @@ def log_page(
     session: Session, *, filters: LogFilter, page: int = 1, page_size: int = 50
 ) -> LogPage:
     """Admin → Notifications: newest first, filtered; one query for the rows."""
-    rows, has_more = _log_rows(session, filters=filters, page=page, page_size=page_size)
+    if filters.kind == STAFF or filters.kind in tuple(StaffNotificationKind):
+        staff_rows, has_more = _staff_log_rows(
+            session, filters=filters, page=page, page_size=page_size
+        )
+        rows: list[CustomerNotification] | list[StaffNotification] = staff_rows
+    else:
+        rows, has_more = _log_rows(session, filters=filters, page=page, page_size=page_size)
     designers = session.execute(sa.select(User.id, User.name).order_by(User.name)).all()
     customer = session.get(Customer, filters.customer_id) if filters.customer_id else None
     return LogPage(
@@ -283,12 +293,31 @@ def _log_rows(
 ) -> tuple[list[CustomerNotification], bool]:
     n = CustomerNotification
     stmt = sa.select(n).options(joinedload(n.customer)).order_by(n.created_at.desc(), n.id.desc())
-    if filters.status in STATUSES:
-        stmt = stmt.where(n.status == filters.status)
+    if filters.kind in tuple(NotificationKind):
+        stmt = stmt.where(n.kind == filters.kind)
     if filters.designer_id:
         stmt = stmt.where(n.designer_id == filters.designer_id)
     if filters.customer_id:
         stmt = stmt.where(n.customer_id == filters.customer_id)
+    return _one_page(session, _logged(stmt, n, filters), page=page, page_size=page_size)
+
+
+def _staff_log_rows(
+    session: Session, *, filters: LogFilter, page: int, page_size: int
+) -> tuple[list[StaffNotification], bool]:
+    n = StaffNotification
+    stmt = sa.select(n).order_by(n.created_at.desc(), n.id.desc())
+    if filters.kind in tuple(StaffNotificationKind):
+        stmt = stmt.where(n.kind == filters.kind)
+    if filters.designer_id:
+        stmt = stmt.where(n.user_id == filters.designer_id)
+    return _one_page(session, _logged(stmt, n, filters), page=page, page_size=page_size)
+
+
+def _logged(stmt: Any, n: Outbox, filters: LogFilter) -> Any:
+    """The filters both logs share: status, and the days the email was queued."""
+    if filters.status in STATUSES:
+        stmt = stmt.where(n.status == filters.status)
     if filters.since:
         stmt = stmt.where(n.created_at >= dt.datetime.combine(filters.since, dt.time(), dt.UTC))
     if filters.until:
@@ -296,6 +325,10 @@ def _log_rows(
             n.created_at
             < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
         )
+    return stmt
+
+
+def _one_page(session: Session, stmt: Any, *, page: int, page_size: int) -> tuple[list[Any], bool]:
     rows = list(session.scalars(stmt.offset((page - 1) * page_size).limit(page_size + 1)))
     return rows[:page_size], len(rows) > page_size
 

@@ -13,6 +13,7 @@ from proofdesk.designer_notifications import services as designer_notifications
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
+from proofdesk.notifications.services import staff_notifications_for_proof
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import services, serving
 from proofdesk.proofs.access import proof_or_404
@@ -109,6 +110,7 @@ def _staff_extra(proof: Proof) -> dict[str, object]:
     return {
         "activities": review.proof_activity(session, proof),
         "notifications": notes_for_proof(session, proof.id),
+        "staff_notifications": staff_notifications_for_proof(session, proof.id),
         "share_url": review.share_url(link) if link else None,
         "link_unshowable": link is not None and review.share_url(link) is None,
     }
