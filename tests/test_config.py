@@ -103,3 +103,21 @@ def test_designer_notification_settings_default_and_refuse_with_a_message(tmp_pa
     for zone in ("Mars/Olympus", "../../etc/passwd"):
         with pytest.raises(ConfigError, match="STUDIO_TIMEZONE must be a time zone name"):
             from_environment({**base, "STUDIO_TIMEZONE": zone})
+
+
+def test_reminder_settings_default_and_refuse_with_a_message(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    defaults = from_environment(base)
+    assert (defaults.reminder_days, defaults.reminder_hour) == ((-2, 0, 2), 9)
+    assert defaults.reminder_cooldown_minutes == 15
+    assert from_environment({**base, "REMINDER_DAYS": " 3,-1 , 0"}).reminder_days == (-1, 0, 3)
+    assert from_environment({**base, "REMINDER_DAYS": ""}).reminder_days == ()
+    for days, message in [
+        ("soon", "REMINDER_DAYS: 'soon' is not a number of days"),
+        ("-31", "REMINDER_DAYS: -31 is too far from the due date"),
+        ("1,2,3,4,5,6", "REMINDER_DAYS: At most 5 reminders per proof."),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            from_environment({**base, "REMINDER_DAYS": days})
+    with pytest.raises(ConfigError, match="REMINDER_HOUR must be an hour from 0 to 23, got 24"):
+        from_environment({**base, "REMINDER_HOUR": "24"})

@@ -56,7 +56,9 @@ OLD_KINDS = (
     "customer.login_disabled",
     "customer.login_enabled",
 )
-NEW_KINDS = (*OLD_KINDS, "proof.viewed")
+NEW_KINDS = (*OLD_KINDS, "proof.viewed", "reminder.sent", "reminders.changed")
+OLD_EMAILS = ("proof", "invite", "password_reset")
+NEW_EMAILS = (*OLD_EMAILS, "reminder")
 STATUSES = ("queued", "sending", "sent", "failed")
 STAFF_KINDS = ("decision", "comments", "first_view", "digest")
 DELIVERIES = ("instant", "digest", "off")
@@ -78,6 +80,14 @@ def upgrade() -> None:
         )
         batch_op.drop_constraint(op.f("ck_activities_kind"), type_="check")
         batch_op.create_check_constraint(op.f("ck_activities_kind"), _in("kind", NEW_KINDS))
+    with op.batch_alter_table("customer_notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_customer_notifications_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_customer_notifications_kind"), _in("kind", NEW_EMAILS)
+        )
+    # Not in batch mode: SQLite adds (and drops) a column in place, where a batch would copy
+    # the table, and dropping the old copy would delete what cascades from proofs.
+    op.add_column("proofs", sa.Column("reminder_days", sa.String(length=40), nullable=True))
 
     op.create_table(
         "notification_preferences",
@@ -205,8 +215,17 @@ def downgrade() -> None:
     op.drop_table("staff_notifications")
     op.drop_table("unread_marks")
     op.drop_table("notification_preferences")
-    # The older code knows no "proof.viewed": those rows go (the portal's views of proofs).
-    op.execute("DELETE FROM activities WHERE kind = 'proof.viewed'")
+    op.drop_column("proofs", "reminder_days")
+    # The older code knows none of the new kinds: those rows go (reminders, the portal's
+    # views of proofs).
+    op.execute("DELETE FROM customer_notifications WHERE kind = 'reminder'")
+    with op.batch_alter_table("customer_notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_customer_notifications_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_customer_notifications_kind"), _in("kind", OLD_EMAILS)
+        )
+    new_kinds = ", ".join(repr(kind) for kind in NEW_KINDS if kind not in OLD_KINDS)
+    op.execute(f"DELETE FROM activities WHERE kind IN ({new_kinds})")
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_activities_kind"), type_="check")
         batch_op.create_check_constraint(op.f("ck_activities_kind"), _in("kind", OLD_KINDS))

@@ -32,6 +32,8 @@ class ActivityKind(StrEnum):
     DECISION_WITHDRAWN = "decision.withdrawn"
     PROOF_LOCKED = "proof.locked"
     PROOF_UNLOCKED = "proof.unlocked"
+    REMINDER_SENT = "reminder.sent"  # "Send reminder now" (the automatic ones are in the log)
+    REMINDERS_CHANGED = "reminders.changed"  # the due date or the reminders' days
     # Staff accounts
     SETUP_COMPLETED = "setup.completed"
     LOGIN_SUCCEEDED = "login.succeeded"
@@ -78,6 +80,8 @@ LABELS: dict[ActivityKind, str] = {
     ActivityKind.DECISION_WITHDRAWN: "withdrew the approval",
     ActivityKind.PROOF_LOCKED: "locked the proof for production",
     ActivityKind.PROOF_UNLOCKED: "unlocked the proof",
+    ActivityKind.REMINDER_SENT: "sent the customer a reminder",
+    ActivityKind.REMINDERS_CHANGED: "changed the due date or reminders",
     ActivityKind.SETUP_COMPLETED: "created the first admin",
     ActivityKind.LOGIN_SUCCEEDED: "logged in",
     ActivityKind.LOGIN_FAILED: "failed to log in",

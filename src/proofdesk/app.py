@@ -103,8 +103,10 @@ def register_emails() -> None:
     from proofdesk.designer_notifications import services as designer_notifications
     from proofdesk.notifications import content
     from proofdesk.proofs import emails as proof_emails
+    from proofdesk.proofs import reminders
 
     proof_emails.register()
+    reminders.register()  # the reminder email, and plans as proofs change
     login_emails.register()
     designer_emails.register()
     content.check_registered()

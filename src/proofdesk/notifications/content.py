@@ -23,6 +23,7 @@ class NotificationKind(StrEnum):
     PROOF = "proof"  # proofs: a version is ready for review
     INVITE = "invite"  # customer_login: set a first password
     PASSWORD_RESET = "password_reset"  # customer_login: choose a new password
+    REMINDER = "reminder"  # proofs: a proof still waits for the customer's review
 
 
 class StaffNotificationKind(StrEnum):

@@ -51,8 +51,10 @@ def queue(
     reset_id: int | None = None,
     batch_id: str | None = None,
     custom_message: str | None = None,
+    due: dt.datetime | None = None,
 ) -> CustomerNotification:
-    """Add a notification to the outbox, in the caller's transaction."""
+    """Add a notification to the outbox, in the caller's transaction; sent as soon as a worker
+    can, or not before `due`."""
     now = utcnow()
     notification = CustomerNotification(
         kind=kind,
@@ -68,7 +70,7 @@ def queue(
         custom_message=custom_message,
         status=NotificationStatus.QUEUED,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=due or now,
         message_id=message_id_for(base_url),
         created_at=now,
         updated_at=now,

@@ -25,6 +25,11 @@ from proofdesk.notifications.models import CustomerNotification, StaffNotificati
 log = logging.getLogger(__name__)
 
 
+# Sent in the designer's name (their own server, or the default one with their Reply-To):
+# a customer who answers reaches the designer.
+DESIGNERS_MAIL = (NotificationKind.PROOF, NotificationKind.REMINDER)
+
+
 def send_due(app: Flask) -> bool:
     """Send one batch of due notifications to customers; True if there was any."""
     return _send_batch(app, CustomerNotification, send)
@@ -68,7 +73,7 @@ def send(session: Session, notification: CustomerNotification) -> None:
     config = current_app.config
     designer = (
         session.get(User, notification.designer_id)
-        if notification.kind == NotificationKind.PROOF and notification.designer_id
+        if notification.kind in DESIGNERS_MAIL and notification.designer_id
         else None
     )
     mailer_name: str = (

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_or_404, get_session
 from proofdesk.designer_notifications import services as designer_notifications
@@ -15,16 +16,16 @@ from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
 from proofdesk.notifications.services import staff_notifications_for_proof
 from proofdesk.pagination import id_arg, page_arg
-from proofdesk.proofs import services, serving
+from proofdesk.proofs import reminders, services, serving
 from proofdesk.proofs.access import proof_or_404
-from proofdesk.proofs.forms import ProofForm, VersionForm
+from proofdesk.proofs.forms import ProofForm, RemindersForm, RemindNowForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof
 from proofdesk.review import screen
 from proofdesk.review import services as review
 from proofdesk.review.models import Decision
 from proofdesk.review.urls import ReviewUrls
 from proofdesk.storage import get_storage
-from proofdesk.web import client_ip
+from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("proofs", __name__, url_prefix="/proofs")
 
@@ -37,8 +38,15 @@ def dashboard() -> str:
     customer_id = id_arg("customer")
     q = request.args.get("q", "")[:200]
     page = page_arg()
+    overdue = request.args.get("overdue") == "1"
     proofs, has_more = services.list_proofs(
-        session, viewer=current_user, status=status, customer_id=customer_id, q=q, page=page
+        session,
+        viewer=current_user,
+        status=status,
+        customer_id=customer_id,
+        q=q,
+        overdue=overdue,
+        page=page,
     )
     customer = session.get(Customer, customer_id) if customer_id else None
     return render_template(
@@ -51,7 +59,17 @@ def dashboard() -> str:
         statuses=STATUSES,
         customer=customer,
         q=q,
+        overdue=overdue,
+        today=reminders.studio_today(),
     )
+
+
+def _own_days(typed: str | None) -> str | None:
+    """The proof's own reminder days, or None for the studio's (left as the form showed them,
+    or not sent at all); empty: none."""
+    if typed is None or typed.strip() == reminders.as_text(settings().reminder_days):
+        return None
+    return typed
 
 
 def _limits() -> services.Limits:
@@ -70,6 +88,8 @@ def new() -> str | Response:
     ]
     if request.method == "GET" and chosen:
         form.customer_id.data = chosen
+    if request.method == "GET":
+        form.reminder_days.data = reminders.as_text(settings().reminder_days)
     if form.validate_on_submit():
         session = get_session()
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
@@ -87,6 +107,9 @@ def new() -> str | Response:
                 ip=client_ip(),
                 require_terms=bool(form.require_terms.data),
                 notify_config=current_app.config if form.notify.data else None,
+                reminder_days=_own_days(
+                    form.reminder_days.data if "reminder_days" in request.form else None
+                ),
             )
             session.commit()
         except ServiceError as exc:
@@ -108,6 +131,14 @@ def _staff_extra(proof: Proof) -> dict[str, object]:
     session = get_session()
     link = review.active_share_link(session, proof)
     return {
+        "reminders_form": RemindersForm(
+            data={
+                "due_date": proof.due_date,
+                "reminder_days": reminders.as_text(reminders.days_of(proof)),
+            }
+        ),
+        "remind_form": RemindNowForm(),
+        "overdue": reminders.overdue(proof),
         "activities": review.proof_activity(session, proof),
         "notifications": notes_for_proof(session, proof.id),
         "staff_notifications": staff_notifications_for_proof(session, proof.id),
@@ -290,3 +321,56 @@ def original(proof_id: int, number: int) -> Response:
 def render_status(proof_id: int, number: int) -> Response:
     version = serving.version_or_404(get_session(), _proof(proof_id), number)
     return serving.render_status(version)
+
+
+@bp.post("/<int:proof_id>/reminders")
+@login_required
+def change_reminders(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    form = RemindersForm()
+    session = get_session()
+    if form.validate_on_submit():
+        try:
+            reminders.change(
+                session,
+                proof=proof,
+                due_date=form.due_date.data,
+                reminder_days=form.reminder_days.data or "",
+                by=current_user,
+                ip=client_ip(),
+            )
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash("Due date and reminders saved.", "success")
+    else:
+        flash(_first_error(form), "error")
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#reminders")
+
+
+@bp.post("/<int:proof_id>/remind")
+@login_required
+@limiter.limit("10 per minute")
+def remind_now(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    session = get_session()
+    if RemindNowForm().validate_on_submit():
+        try:
+            reminders.remind_now(session, proof=proof, by=current_user, ip=client_ip())
+            session.commit()
+        except ServiceError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(f"A reminder is on its way to {proof.customer.email}.", "success")
+    else:
+        flash("The form expired; try again.", "error")
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#reminders")
+
+
+def _first_error(form: RemindersForm) -> str:
+    for errors in form.errors.values():
+        return f"{errors[0]}"
+    return "Check the form."
