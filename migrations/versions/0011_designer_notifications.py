@@ -1,6 +1,7 @@
 """designer notifications: the staff outbox (staff_notifications and the events each
 reports), each staff user's notification preferences and unread marks, the portal's
-"proof.viewed" event, and the comment an event is about
+"proof.viewed" event, the comment an event is about, reminders, each email's own link token
+and when it was opened
 
 Revision ID: 0011
 Revises: 0010
@@ -85,6 +86,9 @@ def upgrade() -> None:
         batch_op.create_check_constraint(
             op.f("ck_customer_notifications_kind"), _in("kind", NEW_EMAILS)
         )
+        batch_op.add_column(sa.Column("link_token_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_customer_notifications_link", ["link_token_hash"])
     # Not in batch mode: SQLite adds (and drops) a column in place, where a batch would copy
     # the table, and dropping the old copy would delete what cascades from proofs.
     op.add_column("proofs", sa.Column("reminder_days", sa.String(length=40), nullable=True))
@@ -220,6 +224,9 @@ def downgrade() -> None:
     # views of proofs).
     op.execute("DELETE FROM customer_notifications WHERE kind = 'reminder'")
     with op.batch_alter_table("customer_notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_notifications_link")
+        batch_op.drop_column("opened_at")
+        batch_op.drop_column("link_token_hash")
         batch_op.drop_constraint(op.f("ck_customer_notifications_kind"), type_="check")
         batch_op.create_check_constraint(
             op.f("ck_customer_notifications_kind"), _in("kind", OLD_EMAILS)

@@ -61,6 +61,7 @@ class CustomerNotification(Base):
         sa.Index("ix_customer_notifications_created", "created_at", "id"),
         sa.Index("ix_customer_notifications_status_created", "status", "created_at", "id"),
         sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at", "id"),
+        sa.Index("ix_customer_notifications_link", "link_token_hash"),
         vocabulary_check("status", NotificationStatus),
         # The kinds of email registered by the domains that own them (content.NotificationKind).
         vocabulary_check("kind", NotificationKind),
@@ -95,6 +96,10 @@ class CustomerNotification(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # The email's link carries a token of its own (never stored: its hash is): the first visit
+    # through it is when the customer opened the email's link (no tracking pixel).
+    link_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    opened_at: Mapped[dt.datetime | None]
 
     # Every use needs the customer (the worker's message, the log's rows): loaded in the same
     # query, the worker makes 4 statements per message instead of 6 (see docs/performance.md).

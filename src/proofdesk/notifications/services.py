@@ -13,6 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from proofdesk import queue as queue_rows
 from proofdesk.accounts.models import User
+from proofdesk.activity import Activity, ActivityKind
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.mail import SendError, message_id_for
@@ -25,6 +27,7 @@ from proofdesk.notifications.models import (
     StaffNotification,
     StaffNotificationEvent,
 )
+from proofdesk.tokens import derive_token, hash_token
 
 LEASE = dt.timedelta(minutes=2)
 BACKOFF = (
@@ -75,8 +78,36 @@ def queue(
         created_at=now,
         updated_at=now,
     )
+    notification.link_token_hash = hash_token(email_link_token(notification))
     session.add(notification)
     return notification
+
+
+def email_link_token(notification: CustomerNotification) -> str:
+    """The token of this email's link, derived from its Message-ID (the same on every try)."""
+    return derive_token(settings().secret_key, "email-link", notification.message_id)
+
+
+def tracked(url: str, notification: CustomerNotification) -> str:
+    """The link as this email carries it: the first visit through it marks the email opened."""
+    return f"{url}{'&' if '?' in url else '?'}n={email_link_token(notification)}"
+
+
+def record_opened(session: Session, *, proof_id: int, token: str) -> None:
+    """A visit through an email's link: the email was opened (the first visit counts)."""
+    if not token or len(token) > 100:
+        return
+    n = CustomerNotification
+    session.execute(
+        sa.update(n)
+        .where(
+            n.link_token_hash == hash_token(token),
+            n.proof_id == proof_id,
+            n.opened_at.is_(None),
+        )
+        .values(opened_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 Outbox = type[CustomerNotification] | type[StaffNotification]
@@ -440,3 +471,69 @@ def staff_notifications_for_proof(session: Session, proof_id: int) -> list[Staff
             sa.select(n).where(n.proof_id == proof_id).order_by(n.created_at.desc(), n.id.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an email's way: queued, sent (with the server's reply), opened, then what
+    the customer did after it."""
+
+    label: str
+    at: dt.datetime | None
+    detail: str | None = None
+
+
+CUSTOMER_ACTS = {
+    ActivityKind.COMMENT_ADDED.value: "Commented",
+    ActivityKind.DECISION_APPROVED.value: "Decided",
+    ActivityKind.DECISION_CHANGES_REQUESTED.value: "Decided",
+}
+
+
+def timeline(
+    session: Session, notifications: Sequence[CustomerNotification]
+) -> dict[int, list[Step]]:
+    """Each email's delivery timeline, by id: queued → sent → opened → commented → decided (the
+    customer's first comment and first decision after it went out, before the next email)."""
+    if not notifications:
+        return {}
+    proof_ids = {n.proof_id for n in notifications if n.proof_id is not None}
+    acts = session.execute(
+        sa.select(Activity.proof_id, Activity.kind, Activity.at)
+        .where(
+            Activity.proof_id.in_(proof_ids),
+            Activity.kind.in_(tuple(CUSTOMER_ACTS)),
+            Activity.user_id.is_(None),
+        )
+        .order_by(Activity.at)
+    ).all()
+    sent = sorted((n.sent_at, n.proof_id) for n in notifications if n.sent_at is not None)
+    steps: dict[int, list[Step]] = {}
+    for n in notifications:
+        way = [Step("Queued", n.created_at)]
+        if n.status == NotificationStatus.QUEUED and n.next_attempt_at > n.created_at:
+            way.append(Step("Scheduled", n.next_attempt_at))
+        if n.sent_at is not None:
+            way.append(Step("Sent", n.sent_at, n.smtp_reply))
+        elif n.status == NotificationStatus.FAILED:
+            way.append(Step("Failed", n.updated_at, n.last_error))
+        if n.opened_at is not None:
+            way.append(Step("Opened", n.opened_at))
+        if n.sent_at is not None:
+            until = next((at for at, proof in sent if proof == n.proof_id and at > n.sent_at), None)
+            for label in ("Commented", "Decided"):
+                first = next(
+                    (
+                        at
+                        for proof, kind, at in acts
+                        if proof == n.proof_id
+                        and CUSTOMER_ACTS[kind] == label
+                        and at >= n.sent_at
+                        and (until is None or at < until)
+                    ),
+                    None,
+                )
+                if first is not None:
+                    way.append(Step(label, first))
+        steps[n.id] = way
+    return steps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
 from proofdesk.customer_login.session import current_customer, customer_required
@@ -14,8 +14,9 @@ from proofdesk.proofs import serving
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof
 from proofdesk.review import screen
+from proofdesk.review import services as review
 from proofdesk.review.urls import ReviewUrls
-from proofdesk.web import limiter
+from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -53,6 +54,15 @@ def index() -> str:
 def show(proof_id: int) -> tuple[str, int]:
     # Endpoint names here match ReviewUrls, so the review screen links the same way everywhere.
     found = _proof(proof_id)
+    session = get_session()
+    review.record_portal_view(
+        session,
+        proof=found,
+        customer=current_customer(),
+        ip=client_ip(),
+        email_token=request.args.get("n"),
+    )
+    session.commit()
     return screen.page(found, None, who=_who(found))
 
 

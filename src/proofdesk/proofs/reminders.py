@@ -23,7 +23,7 @@ from proofdesk.errors import ServiceError
 from proofdesk.notifications import content
 from proofdesk.notifications.content import NotificationKind, NotSendable
 from proofdesk.notifications.models import CustomerNotification, NotificationStatus
-from proofdesk.notifications.services import queue
+from proofdesk.notifications.services import queue, tracked
 from proofdesk.proofs.emails import proof_link, proof_values
 from proofdesk.proofs.models import Proof, ProofStatus
 
@@ -206,7 +206,9 @@ def reminder_email(
         raise NotSendable("Not sent: the proof no longer exists.")
     if not waiting_for_review(proof):
         raise NotSendable("Not sent: the customer decided, or the proof was locked, before it.")
-    link = proof_link(session, proof, notification.customer, current_app.config)
+    link = tracked(
+        proof_link(session, proof, notification.customer, current_app.config), notification
+    )
     values = proof_values(proof, proof.current_version, link)
     today = studio_today()
     return "proof_reminder", {

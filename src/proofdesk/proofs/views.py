@@ -14,7 +14,7 @@ from proofdesk.designer_notifications import services as designer_notifications
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error
 from proofdesk.notifications.services import for_proof as notes_for_proof
-from proofdesk.notifications.services import staff_notifications_for_proof
+from proofdesk.notifications.services import staff_notifications_for_proof, timeline
 from proofdesk.pagination import id_arg, page_arg
 from proofdesk.proofs import reminders, services, serving
 from proofdesk.proofs.access import proof_or_404
@@ -140,7 +140,8 @@ def _staff_extra(proof: Proof) -> dict[str, object]:
         "remind_form": RemindNowForm(),
         "overdue": reminders.overdue(proof),
         "activities": review.proof_activity(session, proof),
-        "notifications": notes_for_proof(session, proof.id),
+        "notifications": (notifications := notes_for_proof(session, proof.id)),
+        "timeline": timeline(session, notifications),
         "staff_notifications": staff_notifications_for_proof(session, proof.id),
         "share_url": review.share_url(link) if link else None,
         "link_unshowable": link is not None and review.share_url(link) is None,

@@ -12,6 +12,7 @@ from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import utcnow
 from proofdesk.errors import ServiceError
+from proofdesk.notifications.services import record_opened
 from proofdesk.proofs.models import Proof, ProofStatus, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, DecisionKind, ShareLink
 from proofdesk.review.threads import Pin, thread_root
@@ -97,7 +98,10 @@ def find_share_link(session: Session, token: str) -> ShareLink | None:
     )
 
 
-def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None:
+def record_link_view(
+    session: Session, *, proof_id: int, ip: str | None, email_token: str | None = None
+) -> None:
+    """Someone opened the proof by its share link (through an email's link: it was opened)."""
     activity.record(
         session,
         kind=ActivityKind.SHARE_LINK_VIEWED,
@@ -105,6 +109,24 @@ def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None
         ip=ip,
         proof_id=proof_id,
     )
+    if email_token:
+        record_opened(session, proof_id=proof_id, token=email_token)
+
+
+def record_portal_view(
+    session: Session, *, proof: Proof, customer: Customer, ip: str | None, email_token: str | None
+) -> None:
+    """A customer logged in to the portal opened the proof (through an email's link: opened)."""
+    activity.record(
+        session,
+        kind=ActivityKind.PROOF_VIEWED,
+        actor=customer.name,
+        ip=ip,
+        proof_id=proof.id,
+        customer_id=customer.id,
+    )
+    if email_token:
+        record_opened(session, proof_id=proof.id, token=email_token)
 
 
 def _clean_name(name: str | None) -> str:

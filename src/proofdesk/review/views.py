@@ -92,7 +92,9 @@ def _go(exc: GoTo) -> Response:
 def show() -> tuple[str, int]:
     proof = _link()
     session = get_session()
-    services.record_link_view(session, proof_id=proof.id, ip=client_ip())
+    services.record_link_view(
+        session, proof_id=proof.id, ip=client_ip(), email_token=request.args.get("n")
+    )
     session.commit()
     return screen.page(proof, None, who=WHO)
 
