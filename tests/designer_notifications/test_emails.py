@@ -203,13 +203,13 @@ def test_my_proofs_marks_what_is_new_until_the_designer_opens_the_proof(
     comment(visitor, path, "Bigger phone number")
     decide(visitor, path, "changes_requested", comment="See my comments")
     page = client.get("/proofs").get_data(as_text=True)
-    assert '<span class="badge badge-new unread-total"' in page and "4 new</span>" in page
+    assert '<span class="mark mark-new unread-total"' in page and "4 new</span>" in page
     row = page.split("Van wrap")[1].split("</tr>")[0]
     assert "1 new decision · 3 new comments" in row
     assert "new" not in page.split("Menu board")[1].split("</tr>")[0]
     assert client.get(f"/proofs/{proof.id}").status_code == 200  # opening it clears the marks
     page = client.get("/proofs").get_data(as_text=True)
-    assert "badge-new" not in page
+    assert "mark-new" not in page
     assert other.id  # the other proof was never marked
 
 

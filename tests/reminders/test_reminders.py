@@ -196,5 +196,5 @@ def test_my_proofs_filters_the_overdue(app, client, factory, clock):
     login(client, designer)  # the session ran out meanwhile
     page = client.get("/proofs?overdue=1").get_data(as_text=True)
     assert "Van wrap" in page and "Menu board" not in page
-    assert '<span class="badge badge-overdue">Overdue</span>' in page
+    assert '<span class="mark mark-overdue">Overdue</span>' in page
     assert "Menu board" in client.get("/proofs").get_data(as_text=True)
