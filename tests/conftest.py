@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from proofdesk.accounts.models import User
 from proofdesk.app import create_app
 from proofdesk.customers import services as customers
 from proofdesk.customers.models import Customer
+from proofdesk.db import set_clock
 from proofdesk.models import Base
 from proofdesk.proofs import services as proofs
 from proofdesk.proofs.models import Proof
@@ -307,3 +310,24 @@ def as_user(client: FlaskClient) -> Callable[[User], FlaskClient]:
         return client
 
     return go
+
+
+# ---- time ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    now: dt.datetime
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The app's time (db.utcnow), moved by the test: Monday 7 December 2026, 10:00 UTC
+    (11:00 in Berlin)."""
+    clock = Clock(dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
+    set_clock(lambda: clock.now)
+    yield clock
+    set_clock(None)

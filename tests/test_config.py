@@ -88,3 +88,36 @@ def test_only_config_reads_the_environment():
         if path.name != "config.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
     )
     assert readers == []
+
+
+def test_designer_notification_settings_default_and_refuse_with_a_message(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    defaults = from_environment(base)
+    assert (defaults.comment_batch_minutes, defaults.studio_timezone) == (10, "UTC")
+    chosen = from_environment(
+        {**base, "COMMENT_BATCH_MINUTES": "3", "STUDIO_TIMEZONE": "America/Chicago"}
+    )
+    assert (chosen.comment_batch_minutes, chosen.studio_timezone) == (3, "America/Chicago")
+    with pytest.raises(ConfigError, match="COMMENT_BATCH_MINUTES must be at least 1, got 0"):
+        from_environment({**base, "COMMENT_BATCH_MINUTES": "0"})
+    for zone in ("Mars/Olympus", "../../etc/passwd"):
+        with pytest.raises(ConfigError, match="STUDIO_TIMEZONE must be a time zone name"):
+            from_environment({**base, "STUDIO_TIMEZONE": zone})
+
+
+def test_reminder_settings_default_and_refuse_with_a_message(tmp_path):
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    defaults = from_environment(base)
+    assert (defaults.reminder_days, defaults.reminder_hour) == ((-2, 0, 2), 9)
+    assert defaults.reminder_cooldown_minutes == 15
+    assert from_environment({**base, "REMINDER_DAYS": " 3,-1 , 0"}).reminder_days == (-1, 0, 3)
+    assert from_environment({**base, "REMINDER_DAYS": ""}).reminder_days == ()
+    for days, message in [
+        ("soon", "REMINDER_DAYS: 'soon' is not a number of days"),
+        ("-31", "REMINDER_DAYS: -31 is too far from the due date"),
+        ("1,2,3,4,5,6", "REMINDER_DAYS: At most 5 reminders per proof."),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            from_environment({**base, "REMINDER_DAYS": days})
+    with pytest.raises(ConfigError, match="REMINDER_HOUR must be an hour from 0 to 23, got 24"):
+        from_environment({**base, "REMINDER_HOUR": "24"})

@@ -34,7 +34,7 @@ COMMITS = {
     "proofdesk.db:session_scope",
     # The worker: a claim is a transaction of its own, then each job done is committed.
     "proofdesk.queue:claim",
-    "proofdesk.notifications.tasks:send_due",
+    "proofdesk.notifications.tasks:_send_batch",  # the emails to customers, and to staff
     "proofdesk.customer_login.tasks:answer_reset_requests",
     "proofdesk.worker:render_one",
     # Rate-limit counters, on a connection of their own: a count stands when the request's

@@ -21,6 +21,7 @@ class ActivityKind(StrEnum):
     PROOF_UPLOADED = "proof.uploaded"
     VERSION_UPLOADED = "version.uploaded"
     SHARE_LINK_VIEWED = "share_link.viewed"
+    PROOF_VIEWED = "proof.viewed"  # by a customer logged in to the portal
     SHARE_LINK_ISSUED = "share_link.issued"
     SHARE_LINK_REVOKED = "share_link.revoked"
     COMMENT_ADDED = "comment.added"
@@ -31,6 +32,8 @@ class ActivityKind(StrEnum):
     DECISION_WITHDRAWN = "decision.withdrawn"
     PROOF_LOCKED = "proof.locked"
     PROOF_UNLOCKED = "proof.unlocked"
+    REMINDER_SENT = "reminder.sent"  # "Send reminder now" (the automatic ones are in the log)
+    REMINDERS_CHANGED = "reminders.changed"  # the due date or the reminders' days
     # Staff accounts
     SETUP_COMPLETED = "setup.completed"
     LOGIN_SUCCEEDED = "login.succeeded"
@@ -66,6 +69,7 @@ LABELS: dict[ActivityKind, str] = {
     ActivityKind.PROOF_UPLOADED: "uploaded the proof",
     ActivityKind.VERSION_UPLOADED: "uploaded a new version",
     ActivityKind.SHARE_LINK_VIEWED: "opened the share link",
+    ActivityKind.PROOF_VIEWED: "opened the proof in the portal",
     ActivityKind.SHARE_LINK_ISSUED: "issued a new share link",
     ActivityKind.SHARE_LINK_REVOKED: "revoked the share link",
     ActivityKind.COMMENT_ADDED: "commented",
@@ -76,6 +80,8 @@ LABELS: dict[ActivityKind, str] = {
     ActivityKind.DECISION_WITHDRAWN: "withdrew the approval",
     ActivityKind.PROOF_LOCKED: "locked the proof for production",
     ActivityKind.PROOF_UNLOCKED: "unlocked the proof",
+    ActivityKind.REMINDER_SENT: "sent the customer a reminder",
+    ActivityKind.REMINDERS_CHANGED: "changed the due date or reminders",
     ActivityKind.SETUP_COMPLETED: "created the first admin",
     ActivityKind.LOGIN_SUCCEEDED: "logged in",
     ActivityKind.LOGIN_FAILED: "failed to log in",
@@ -127,6 +133,10 @@ class Activity(Base):
     customer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("customers.id", ondelete="CASCADE")
     )
+    # The comment the event is about (a comment, a reply, a decision's comment), to link to.
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comments.id", ondelete="SET NULL")
+    )
     actor: Mapped[str] = mapped_column(sa.String(200))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
     ip: Mapped[str | None] = mapped_column(sa.String(64))
@@ -177,6 +187,7 @@ def record(
     proof_id: int | None = None,
     user_id: int | None = None,
     customer_id: int | None = None,
+    comment_id: int | None = None,
     detail: str | None = None,
 ) -> Activity:
     """Write the event, once, where it happens (in the service that does it), and tell its
@@ -189,6 +200,7 @@ def record(
         proof_id=proof_id,
         user_id=user_id,
         customer_id=customer_id,
+        comment_id=comment_id,
         detail=detail[:500] if detail else None,
     )
     session.add(entry)

@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from proofdesk.customer_login.portal_views import bp as portal_auth
     from proofdesk.customer_login.staff_views import bp as customer_login
     from proofdesk.customers.views import bp as customers
+    from proofdesk.designer_notifications.views import bp as designer_notifications
     from proofdesk.notifications.views import bp as notifications
     from proofdesk.portal.views import bp as portal
     from proofdesk.proofs.views import bp as proofs
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
         portal_auth,
         portal,
         notifications,
+        designer_notifications,
     ):
         app.register_blueprint(blueprint)
 
@@ -99,12 +101,18 @@ def register_blueprints(app: Flask) -> None:
 def register_emails() -> None:
     """Each domain declares the emails it owns; notifications only queues and sends them."""
     from proofdesk.customer_login import emails as login_emails
+    from proofdesk.designer_notifications import emails as designer_emails
+    from proofdesk.designer_notifications import services as designer_notifications
     from proofdesk.notifications import content
     from proofdesk.proofs import emails as proof_emails
+    from proofdesk.proofs import reminders
 
     proof_emails.register()
+    reminders.register()  # the reminder email, and plans as proofs change
     login_emails.register()
+    designer_emails.register()
     content.check_registered()
+    designer_notifications.register()  # hears the review's events
 
 
 def register_templates(app: Flask) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -94,6 +95,11 @@ class Settings(Mapping[str, Any]):
     approval_terms: str
     customer_notify_default_subject: str
     customer_notify_default_body: str
+    comment_batch_minutes: int
+    studio_timezone: str
+    reminder_days: tuple[int, ...]
+    reminder_hour: int
+    reminder_cooldown_minutes: int
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # the parser's types, checked once
@@ -124,6 +130,7 @@ _RUNTIME_TYPES: dict[str, type | tuple[type, ...]] = {
     "bool": bool,
     "str | None": (str, type(None)),
     "tuple[str, ...]": tuple,
+    "tuple[int, ...]": tuple,
     "SmtpSecurity": SmtpSecurity,
     "Literal['development', 'production']": str,
     "Literal['local', 's3']": str,
@@ -340,8 +347,72 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         "CUSTOMER_NOTIFY_DEFAULT_BODY": (
             env.get("CUSTOMER_NOTIFY_DEFAULT_BODY") or DEFAULT_NOTIFY_BODY
         ).replace("\\n", "\n"),
+        "COMMENT_BATCH_MINUTES": _positive(
+            "COMMENT_BATCH_MINUTES", env.get("COMMENT_BATCH_MINUTES"), 10
+        ),
+        "STUDIO_TIMEZONE": _time_zone(env.get("STUDIO_TIMEZONE")),
+        "REMINDER_DAYS": _reminder_days(env.get("REMINDER_DAYS")),
+        "REMINDER_HOUR": _hour("REMINDER_HOUR", env.get("REMINDER_HOUR"), 9),
+        "REMINDER_COOLDOWN_MINUTES": _positive(
+            "REMINDER_COOLDOWN_MINUTES", env.get("REMINDER_COOLDOWN_MINUTES"), 15
+        ),
     }
     return Settings.from_keys(values)
+
+
+MAX_REMINDERS = 5  # automatic reminders per proof, at most
+REMINDER_DAY_RANGE = 30  # days before or after the due date
+
+
+def parse_reminder_days(text: str) -> tuple[int, ...]:
+    """When to remind the customer, in days from the due date ("-2, 0, 2": two days before, on
+    the day, two days after), sorted; empty: never. ValueError says what is wrong."""
+    words = text.replace(",", " ").split()
+    days: set[int] = set()
+    for word in words:
+        try:
+            day = int(word)
+        except ValueError:
+            raise ValueError(
+                f"{word!r} is not a number of days: write e.g. -2, 0, 2 (before, on, after "
+                "the due date)"
+            ) from None
+        if abs(day) > REMINDER_DAY_RANGE:
+            raise ValueError(
+                f"{day} is too far from the due date: use days from -{REMINDER_DAY_RANGE} "
+                f"to {REMINDER_DAY_RANGE}"
+            )
+        days.add(day)
+    if len(days) > MAX_REMINDERS:
+        raise ValueError(f"At most {MAX_REMINDERS} reminders per proof.")
+    return tuple(sorted(days))
+
+
+def _reminder_days(value: str | None) -> tuple[int, ...]:
+    """REMINDER_DAYS: the studio's default reminders (each proof may have its own)."""
+    try:
+        return parse_reminder_days("-2, 0, 2" if value is None else value)
+    except ValueError as exc:
+        raise ConfigError(f"REMINDER_DAYS: {exc}") from exc
+
+
+def _hour(name: str, value: str | None, default: int) -> int:
+    hour = _int(name, value, default)
+    if not 0 <= hour <= 23:
+        raise ConfigError(f"{name} must be an hour from 0 to 23, got {hour}")
+    return hour
+
+
+def _time_zone(value: str | None) -> str:
+    """STUDIO_TIMEZONE: where the studio is (daily digests go out at its hours)."""
+    name = (value or "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"STUDIO_TIMEZONE must be a time zone name such as Europe/Berlin, got {name!r}"
+        ) from exc
+    return name
 
 
 def _lease(env: dict[str, str], *, timeout: int) -> int:

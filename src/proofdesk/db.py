@@ -29,8 +29,23 @@ NAMING_CONVENTION = {
 }
 
 
-def utcnow() -> dt.datetime:
+def _system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+_clock: Callable[[], dt.datetime] = _system_clock
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC: the one clock of the app (and of the worker's schedules)."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
+    """Let time be what `clock` says (tests of batching windows, digests and reminders), or
+    the system's again (None)."""
+    global _clock
+    _clock = clock or _system_clock
 
 
 def rowcount(result: sa.Result[Any]) -> int:

@@ -11,7 +11,13 @@ from proofdesk.customer_login.models import (
 )
 from proofdesk.customers.models import Customer
 from proofdesk.db import Base
-from proofdesk.notifications.models import CustomerNotification, SmtpSettings
+from proofdesk.designer_notifications.models import NotificationPreferences, UnreadMarks
+from proofdesk.notifications.models import (
+    CustomerNotification,
+    SmtpSettings,
+    StaffNotification,
+    StaffNotificationEvent,
+)
 from proofdesk.proofs.models import Proof, ProofPage, ProofVersion
 from proofdesk.ratelimit import RateLimitCounter
 from proofdesk.review.models import Comment, Decision, ShareLink
@@ -28,6 +34,7 @@ __all__ = [
     "CustomerResetRequest",
     "CustomerSession",
     "Decision",
+    "NotificationPreferences",
     "Proof",
     "ProofPage",
     "ProofVersion",
@@ -35,6 +42,9 @@ __all__ = [
     "SetupToken",
     "ShareLink",
     "SmtpSettings",
+    "StaffNotification",
+    "StaffNotificationEvent",
+    "UnreadMarks",
     "User",
     "UserSession",
 ]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from proofdesk.customer_login.tasks import answer_reset_requests
-from proofdesk.notifications.tasks import send_due
+from proofdesk.notifications.tasks import send_due, send_due_to_staff
 from proofdesk.proofs.render_process import RenderLimits
 from proofdesk.proofs.services import RenderFailed, claim_render_job, render_next_pages
 from proofdesk.storage import get_storage
@@ -42,7 +42,12 @@ def render_one(app: Flask) -> bool:
 
 
 # Reset requests first: the mail they queue goes out in the same round.
-TASKS: list[Callable[[Flask], bool]] = [answer_reset_requests, send_due, render_one]
+TASKS: list[Callable[[Flask], bool]] = [
+    answer_reset_requests,
+    send_due,
+    send_due_to_staff,
+    render_one,
+]
 
 
 def run_once(app: Flask) -> int:

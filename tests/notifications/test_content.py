@@ -14,6 +14,10 @@ def test_every_kind_the_table_takes_has_an_email_and_a_label(app):
         "proof": "Proof ready",
         "invite": "Invitation",
         "password_reset": "Password reset",
+        "decision": "Customer decision (to staff)",
+        "comments": "Customer comments (to staff)",
+        "first_view": "First view (to staff)",
+        "digest": "Daily digest (to staff)",
     }
 
 

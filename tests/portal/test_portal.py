@@ -89,3 +89,43 @@ def test_customer_comments_and_requests_changes_as_themselves(app, client, facto
     db_session.expire_all()
     assert db_session.get(Proof, proof.id).status == "changes_requested"
     assert "Blue, not green" in client.get(f"/proofs/{proof.id}").get_data(as_text=True)
+
+
+def test_a_portal_visit_through_an_email_is_recorded_and_tells_the_designer(
+    app, client, factory, db_session
+):
+    """The customer opens the proof in the portal from its email's own link: the email is
+    marked opened, the view is recorded as the customer's, and it goes in the designer's
+    digest (their first look at the version)."""
+    import re
+
+    from proofdesk.activity import Activity
+    from proofdesk.notifications.models import CustomerNotification, StaffNotification
+    from proofdesk.worker import run_once
+    from tests.conftest import png_bytes
+    from tests.mailserver import mailbox
+    from tests.proofs.test_views import upload
+
+    designer = factory.user(name="Dana")
+    me = factory.customer(name="Carla")
+    admin = app.test_client()
+    login(admin, factory.user("admin"))
+    portal = customer_with_login(app, admin, me)
+    login(client, designer)
+    response = upload(client, me.id, png_bytes(), title="Van wrap", notify="y")
+    assert response.status_code == 302
+    run_once(app)
+    [ready] = [m for m in mailbox(app.config["MAIL_MAILBOX_DIR"]) if "Van wrap" in m["Subject"]]
+    body = ready.get_body(preferencelist=("plain",)).get_content()
+    path = re.search(r"https://proofs\.example\.test(/portal/proofs/\d+\?n=[\w-]+)", body)
+    assert path, body
+    assert portal.get(path.group(1)).status_code == 200
+    db_session.expire_all()
+    notification = db_session.scalar(
+        sa.select(CustomerNotification).where(CustomerNotification.kind == "proof")
+    )
+    assert notification.opened_at is not None
+    viewed = db_session.scalar(sa.select(Activity).where(Activity.kind == "proof.viewed"))
+    assert (viewed.actor, viewed.customer_id, viewed.user_id) == ("Carla", me.id, None)
+    digest = db_session.scalar(sa.select(StaffNotification))
+    assert (digest.kind, digest.user_id, digest.status) == ("digest", designer.id, "queued")

@@ -14,7 +14,7 @@ from proofdesk.accounts.models import User
 from proofdesk.db import Base, Vocabulary, created_at, intpk, str320, vocabulary_check
 from proofdesk.mail import SmtpSecurity
 from proofdesk.notifications import content
-from proofdesk.notifications.content import NotificationKind
+from proofdesk.notifications.content import NotificationKind, StaffNotificationKind
 
 if TYPE_CHECKING:
     from proofdesk.customers.models import Customer
@@ -61,6 +61,7 @@ class CustomerNotification(Base):
         sa.Index("ix_customer_notifications_created", "created_at", "id"),
         sa.Index("ix_customer_notifications_status_created", "status", "created_at", "id"),
         sa.Index("ix_customer_notifications_designer_created", "designer_id", "created_at", "id"),
+        sa.Index("ix_customer_notifications_link", "link_token_hash"),
         vocabulary_check("status", NotificationStatus),
         # The kinds of email registered by the domains that own them (content.NotificationKind).
         vocabulary_check("kind", NotificationKind),
@@ -95,6 +96,10 @@ class CustomerNotification(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # The email's link carries a token of its own (never stored: its hash is): the first visit
+    # through it is when the customer opened the email's link (no tracking pixel).
+    link_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    opened_at: Mapped[dt.datetime | None]
 
     # Every use needs the customer (the worker's message, the log's rows): loaded in the same
     # query, the worker makes 4 statements per message instead of 6 (see docs/performance.md).
@@ -173,3 +178,60 @@ def smtp_state(user: User) -> SmtpState:
     """working, failing, untested, or default: what Admin → Users and My Proofs show."""
     settings = settings_of(user)
     return settings.state if settings else SmtpState.DEFAULT
+
+
+class StaffNotification(Base):
+    """One email to a staff user about what customers did, with its delivery status, in the
+    same outbox as the customer emails: queued until `next_attempt_at` (the end of a batching
+    window, a digest's hour), claimed by one worker, sent or failed. The events it reports are
+    its `events` rows; a queued row still collects events until a worker claims it."""
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = (
+        sa.Index("ix_staff_notifications_due", "status", "next_attempt_at"),
+        sa.Index("ix_staff_notifications_collecting", "user_id", "kind", "proof_id", "status"),
+        sa.Index("ix_staff_notifications_proof", "proof_id", "created_at"),
+        sa.Index("ix_staff_notifications_created", "created_at", "id"),
+        vocabulary_check("status", NotificationStatus),
+        vocabulary_check("kind", StaffNotificationKind),
+    )
+
+    id: Mapped[intpk]
+    kind: Mapped[StaffNotificationKind] = mapped_column(Vocabulary(StaffNotificationKind, 20))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    proof_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proofs.id", ondelete="CASCADE"))
+    to_address: Mapped[str320]
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    status: Mapped[NotificationStatus] = mapped_column(
+        Vocabulary(NotificationStatus, 10), default=NotificationStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    smtp_reply: Mapped[str | None] = mapped_column(sa.String(1000))
+    message_id: Mapped[str] = mapped_column(sa.String(300))
+    mailer: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def kind_label(self) -> str:
+        return content.label(self.kind)
+
+
+class StaffNotificationEvent(Base):
+    """Which recorded events (activities) a staff email reports."""
+
+    __tablename__ = "staff_notification_events"
+    __table_args__ = (sa.Index("ix_staff_notification_events_activity", "activity_id"),)
+
+    notification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    activity_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )

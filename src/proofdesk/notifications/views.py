@@ -15,11 +15,13 @@ from proofdesk.db import get_or_404, get_session
 from proofdesk.errors import ServiceError
 from proofdesk.forms import apply_error, filled
 from proofdesk.mail import SmtpSecurity
-from proofdesk.notifications import services, smtp
+from proofdesk.notifications import content, services, smtp
+from proofdesk.notifications.content import NotificationKind, StaffNotificationKind
 from proofdesk.notifications.forms import SmtpSettingsForm, TestEmailForm
 from proofdesk.notifications.models import (
     STATUSES,
     CustomerNotification,
+    StaffNotification,
     settings_of,
     smtp_state,
 )
@@ -212,7 +214,9 @@ def _date_arg(name: str) -> dt.date | None:
 @bp.get("/admin/notifications")
 @admin_required
 def log() -> str:
+    kind = request.args.get("kind", "")
     filters = services.LogFilter(
+        kind=kind if kind in log_kinds() else None,
         status=request.args.get("status") if request.args.get("status") in STATUSES else None,
         designer_id=id_arg("designer"),
         customer_id=id_arg("customer"),
@@ -228,16 +232,40 @@ def log() -> str:
         page=page,
         filters=filters,
         statuses=STATUSES,
+        kinds=log_kinds(),
+        staff=filters.kind in STAFF_KINDS,
         designers=found.designers,
         customer=found.customer,
     )
 
 
+STAFF_KINDS = (services.STAFF, *StaffNotificationKind)
+
+
+def log_kinds() -> dict[str, str]:
+    """The log's kind filter: each customer email, then the emails to staff (all, or one)."""
+    return {
+        **{str(kind): content.label(kind) for kind in NotificationKind},
+        services.STAFF: "Every email to staff",
+        **{str(kind): content.label(kind) for kind in StaffNotificationKind},
+    }
+
+
 @bp.post("/admin/notifications/<int:notification_id>/retry")
 @admin_required
 def retry(notification_id: int) -> Response:
+    return _retry(CustomerNotification, notification_id)
+
+
+@bp.post("/admin/notifications/staff/<int:notification_id>/retry")
+@admin_required
+def retry_staff(notification_id: int) -> Response:
+    return _retry(StaffNotification, notification_id)
+
+
+def _retry(outbox: services.Outbox, notification_id: int) -> Response:
     session = get_session()
-    notification = get_or_404(session, CustomerNotification, notification_id)
+    notification = get_or_404(session, outbox, notification_id)
     if services.retry(session, notification):
         flash(f"Notification to {notification.to_address} is queued again.", "success")
     else:

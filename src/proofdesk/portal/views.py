@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from proofdesk.customer_login.session import current_customer, customer_required
 from proofdesk.customers.models import Customer
@@ -12,8 +12,10 @@ from proofdesk.portal import services
 from proofdesk.proofs.access import proof_or_404
 from proofdesk.proofs.models import Proof
 from proofdesk.review import screen
+from proofdesk.review import services as review
 from proofdesk.review.routes import review_routes
 from proofdesk.review.urls import ReviewUrls
+from proofdesk.web import client_ip
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -46,6 +48,19 @@ def index() -> str:
     )
 
 
+def _record_view(proof: Proof) -> None:
+    """The customer opened the proof (through an email's link: the email was opened)."""
+    customer = current_customer()
+    assert customer is not None  # customer_required let the request in
+    review.record_portal_view(
+        get_session(),
+        proof=proof,
+        customer=customer,
+        ip=client_ip(),
+        email_token=request.args.get("n"),
+    )
+
+
 # The review screen as the customer sees it: they comment, resolve, approve and withdraw.
 review_routes(
     bp,
@@ -54,4 +69,5 @@ review_routes(
     audience=_who,
     guard=customer_required,
     form_limit="30 per minute",
+    on_open=_record_view,
 )

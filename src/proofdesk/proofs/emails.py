@@ -13,7 +13,7 @@ from proofdesk.customers.models import Customer
 from proofdesk.notifications import content
 from proofdesk.notifications.content import NotificationKind, NotSendable
 from proofdesk.notifications.models import CustomerNotification
-from proofdesk.notifications.services import queue
+from proofdesk.notifications.services import queue, tracked
 from proofdesk.proofs.models import Proof
 from proofdesk.review.services import active_share_link, share_url
 
@@ -90,7 +90,7 @@ def proof_ready(session: Session, notification: CustomerNotification) -> tuple[s
     if proof is None:
         raise NotSendable("Not sent: the proof no longer exists.")
     version = notification.version_number or proof.current_version
-    link = proof_link(session, proof, notification.customer, config)
+    link = tracked(proof_link(session, proof, notification.customer, config), notification)
     values = proof_values(proof, version, link)
     subject = fill(config["CUSTOMER_NOTIFY_DEFAULT_SUBJECT"], values)
     if notification.custom_message:

@@ -14,6 +14,12 @@ NOTIFY_HELP = (
 )
 
 
+REMINDERS_HELP = (
+    "With a due date: -2, 0, 2 reminds two days before, on the day and two days after, at "
+    "the studio's hour, until the customer decides. Empty: no reminders."
+)
+
+
 class ProofForm(FlaskForm):
     customer_id = SelectField(
         "Customer",
@@ -26,6 +32,11 @@ class ProofForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     message = TextAreaField("Message to the customer", validators=[Optional(), Length(max=5000)])
     due_date = DateField("Due date", validators=[Optional()])
+    reminder_days = StringField(
+        "Remind the customer (days from the due date)",
+        validators=[Length(max=60)],
+        description=REMINDERS_HELP,
+    )
     file = FileField(
         "Artwork file", validators=[FileRequired("Choose the artwork file.")], description=FILE_HELP
     )
@@ -43,3 +54,18 @@ class VersionForm(FlaskForm):
         "Artwork file", validators=[FileRequired("Choose the artwork file.")], description=FILE_HELP
     )
     notify = BooleanField("Notify customer now", description=NOTIFY_HELP)
+
+
+class RemindersForm(FlaskForm):
+    """The proof page's "Due date and reminders"."""
+
+    due_date = DateField("Due date", validators=[Optional()])
+    reminder_days = StringField(
+        "Remind the customer (days from the due date)",
+        validators=[Length(max=60)],
+        description=REMINDERS_HELP,
+    )
+
+
+class RemindNowForm(FlaskForm):
+    """ "Send reminder now": the CSRF token only."""

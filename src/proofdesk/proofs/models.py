@@ -73,6 +73,9 @@ class Proof(Base):
     # Locked for production: no more decisions, withdrawals or versions.
     locked_at: Mapped[dt.datetime | None]
     locked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # When to remind the customer, in days from the due date ("-2,0,2"); "" never; None: the
+    # studio's REMINDER_DAYS.
+    reminder_days: Mapped[str | None] = mapped_column(sa.String(40))
 
     designer: Mapped[User] = relationship(foreign_keys=[designer_id])
     customer: Mapped[Customer] = relationship()

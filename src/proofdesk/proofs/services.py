@@ -17,7 +17,7 @@ from proofdesk.activity import ActivityKind
 from proofdesk.customers.models import Customer
 from proofdesk.db import LIKE_ESCAPE, contains_pattern, utcnow
 from proofdesk.errors import ServiceError
-from proofdesk.proofs import files, render_process
+from proofdesk.proofs import files, reminders, render_process
 from proofdesk.proofs.emails import notify_customer
 from proofdesk.proofs.models import (
     STATUSES,
@@ -181,6 +181,7 @@ def create_proof(
     ip: str | None,
     require_terms: bool = False,
     notify_config: dict[str, Any] | None = None,
+    reminder_days: str | None = None,
 ) -> Proof:
     """A new proof with its version 1 and share link; with `notify_config` ("Notify customer
     now" ticked: the settings its email is made from) the customer's email is queued too."""
@@ -203,6 +204,7 @@ def create_proof(
         created_at=now,
         last_activity_at=now,
         require_terms=require_terms,
+        reminder_days=reminders.clean_days(reminder_days),
     )
     session.add(proof)
     _add_version_row(
@@ -332,6 +334,7 @@ def list_proofs(
     status: str | None = None,
     customer_id: int | None = None,
     q: str = "",
+    overdue: bool = False,
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> tuple[list[Proof], bool]:
@@ -347,6 +350,8 @@ def list_proofs(
         stmt = stmt.where(Proof.status == status)
     if customer_id:
         stmt = stmt.where(Proof.customer_id == customer_id)
+    if overdue:
+        stmt = stmt.where(reminders.overdue_clause())
     if q.strip():
         pattern = contains_pattern(q.strip().lower())
         stmt = stmt.where(sa.func.lower(Proof.title).like(pattern, escape=LIKE_ESCAPE))

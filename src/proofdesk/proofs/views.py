@@ -6,15 +6,18 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import get_or_404, get_session
+from proofdesk.designer_notifications import services as designer_notifications
 from proofdesk.errors import ServiceError
 from proofdesk.forms import SelectChoice, apply_error, filled
 from proofdesk.notifications.services import for_proof as notes_for_proof
+from proofdesk.notifications.services import staff_notifications_for_proof, timeline
 from proofdesk.pagination import id_arg, page_arg
-from proofdesk.proofs import services, serving
+from proofdesk.proofs import reminders, services, serving
 from proofdesk.proofs.access import proof_or_404
-from proofdesk.proofs.forms import ProofForm, VersionForm
+from proofdesk.proofs.forms import ProofForm, RemindersForm, RemindNowForm, VersionForm
 from proofdesk.proofs.models import STATUSES, Proof
 from proofdesk.review import screen
 from proofdesk.review import services as review
@@ -22,7 +25,7 @@ from proofdesk.review.models import Decision
 from proofdesk.review.routes import review_routes
 from proofdesk.review.urls import ReviewUrls
 from proofdesk.storage import get_storage
-from proofdesk.web import client_ip
+from proofdesk.web import client_ip, limiter
 
 bp = Blueprint("proofs", __name__, url_prefix="/proofs")
 
@@ -35,12 +38,20 @@ def dashboard() -> str:
     customer_id = id_arg("customer")
     q = request.args.get("q", "")[:200]
     page = page_arg()
+    overdue = request.args.get("overdue") == "1"
     proofs, has_more = services.list_proofs(
-        session, viewer=current_user, status=status, customer_id=customer_id, q=q, page=page
+        session,
+        viewer=current_user,
+        status=status,
+        customer_id=customer_id,
+        q=q,
+        overdue=overdue,
+        page=page,
     )
     customer = session.get(Customer, customer_id) if customer_id else None
     return render_template(
         "proofs/dashboard.html",
+        unread=designer_notifications.unread(session, user=current_user),
         proofs=proofs,
         has_more=has_more,
         page=page,
@@ -48,7 +59,17 @@ def dashboard() -> str:
         statuses=STATUSES,
         customer=customer,
         q=q,
+        overdue=overdue,
+        today=reminders.studio_today(),
     )
+
+
+def _own_days(typed: str | None) -> str | None:
+    """The proof's own reminder days, or None for the studio's (left as the form showed them,
+    or not sent at all); empty: none."""
+    if typed is None or typed.strip() == reminders.as_text(settings().reminder_days):
+        return None
+    return typed
 
 
 def _limits() -> services.Limits:
@@ -67,6 +88,8 @@ def new() -> Response | tuple[str, int]:
     ]
     if request.method == "GET" and chosen:
         form.customer_id.data = chosen
+    if request.method == "GET":
+        form.reminder_days.data = reminders.as_text(settings().reminder_days)
     if form.validate_on_submit():
         session = get_session()
         upload = services.Upload(stream=form.file.data.stream, filename=form.file.data.filename)
@@ -84,6 +107,9 @@ def new() -> Response | tuple[str, int]:
                 ip=client_ip(),
                 require_terms=bool(form.require_terms.data),
                 notify_config=current_app.config if form.notify.data else None,
+                reminder_days=_own_days(
+                    form.reminder_days.data if "reminder_days" in request.form else None
+                ),
             )
         except ServiceError as exc:
             session.rollback()
@@ -104,8 +130,18 @@ def _staff_extra(proof: Proof) -> dict[str, object]:
     session = get_session()
     link = review.active_share_link(session, proof)
     return {
+        "reminders_form": RemindersForm(
+            data={
+                "due_date": proof.due_date,
+                "reminder_days": reminders.as_text(reminders.days_of(proof)),
+            }
+        ),
+        "remind_form": RemindNowForm(),
+        "overdue": reminders.overdue(proof),
         "activities": review.proof_activity(session, proof),
-        "notifications": notes_for_proof(session, proof.id),
+        "notifications": (notifications := notes_for_proof(session, proof.id)),
+        "timeline": timeline(session, notifications),
+        "staff_notifications": staff_notifications_for_proof(session, proof.id),
         "share_url": review.share_url(link) if link else None,
         "link_unshowable": link is not None and review.share_url(link) is None,
     }
@@ -125,6 +161,11 @@ def _proof(proof_id: int) -> Proof:
 
 
 # The proof page is the review screen as staff see it: comments, threads, compare, pages, files.
+def _mark_read(proof: Proof) -> None:
+    """Looking at the proof clears what My Proofs marked new on it for this user."""
+    designer_notifications.mark_read(get_session(), user=current_user, proof_id=proof.id)
+
+
 review_routes(
     bp,
     prefix="/<int:proof_id>",
@@ -132,6 +173,7 @@ review_routes(
     audience=_who,
     guard=login_required,
     decides=False,
+    on_look=_mark_read,
 )
 
 
@@ -219,3 +261,55 @@ def share_link(proof_id: int) -> Response:
         review.issue_share_link(session, proof=proof, by=current_user, ip=client_ip())
         flash("A new share link is ready; the old one no longer works.", "success")
     return redirect(url_for("proofs.show", proof_id=proof.id) + "#share")
+
+
+@bp.post("/<int:proof_id>/reminders")
+@login_required
+def change_reminders(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    form = RemindersForm()
+    session = get_session()
+    if form.validate_on_submit():
+        try:
+            reminders.change(
+                session,
+                proof=proof,
+                due_date=form.due_date.data,
+                reminder_days=form.reminder_days.data or "",
+                by=current_user,
+                ip=client_ip(),
+            )
+        except ServiceError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash("Due date and reminders saved.", "success")
+    else:
+        flash(_first_error(form), "error")
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#reminders")
+
+
+@bp.post("/<int:proof_id>/remind")
+@login_required
+@limiter.limit("10 per minute")
+def remind_now(proof_id: int) -> Response:
+    proof = _proof(proof_id)
+    session = get_session()
+    if RemindNowForm().validate_on_submit():
+        try:
+            reminders.remind_now(session, proof=proof, by=current_user, ip=client_ip())
+        except ServiceError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(f"A reminder is on its way to {proof.customer.email}.", "success")
+    else:
+        flash("The form expired; try again.", "error")
+    return redirect(url_for("proofs.show", proof_id=proof.id) + "#reminders")
+
+
+def _first_error(form: RemindersForm) -> str:
+    for field in (form.due_date, form.reminder_days):
+        if field.errors:
+            return str(field.errors[0])
+    return "The form expired; try again."

@@ -1,7 +1,8 @@
 """The review screen's routes, declared once. Staff (`proofs`), share link (`review`) and
 portal (`portal`) each add them to their blueprint, saying only what differs: where the proof
 sits in the URL, how it is loaded (and who may see it), who is looking, the guard in front,
-the rate limit on forms, whether the audience decides, and what opening the screen records.
+the rate limit on forms, whether the audience decides, and what opening (or looking at) the
+screen records.
 
 Endpoint names are the same in every blueprint: `ReviewUrls` links by them."""
 
@@ -51,6 +52,7 @@ def review_routes(
     form_limit: str | None = None,
     decides: bool = True,
     on_open: Callable[[Proof], None] | None = None,
+    on_look: Callable[[Proof], None] | None = None,
 ) -> None:
     """Add the review screen's endpoints to `bp`, each at `prefix` + its rule.
 
@@ -58,7 +60,7 @@ def review_routes(
     whose token the blueprint handles) and returns the proof or aborts. `guard` wraps every
     view (a login check); `form_limit` is a Flask-Limiter limit on each form POST, checked
     after the guard and before the proof is loaded; `on_open` runs when the screen opens
-    (not on another version)."""
+    (not on another version), `on_look` on the screen of any version."""
 
     def version_of(number: int, ids: dict[str, Any]) -> ProofVersion:
         return serving.version_or_404(get_session(), load_proof(**ids), number)
@@ -67,10 +69,14 @@ def review_routes(
         proof = load_proof(**ids)
         if on_open is not None:
             on_open(proof)
+        if on_look is not None:
+            on_look(proof)
         return screen.page(proof, None, who=audience(proof))
 
     def version(number: int, **ids: Any) -> tuple[str, int]:
         proof = load_proof(**ids)
+        if on_look is not None:
+            on_look(proof)
         return screen.page(proof, number, who=audience(proof))
 
     def comment(**ids: Any) -> Response | tuple[str, int]:

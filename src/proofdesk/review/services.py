@@ -12,6 +12,7 @@ from proofdesk.config import settings
 from proofdesk.customers.models import Customer
 from proofdesk.db import rowcount, utcnow
 from proofdesk.errors import ServiceError
+from proofdesk.notifications.services import record_opened
 from proofdesk.proofs.models import Proof, ProofStatus, ProofVersion
 from proofdesk.review.models import DECISIONS, Comment, Decision, DecisionKind, ShareLink
 from proofdesk.review.threads import Pin, thread_root
@@ -97,7 +98,10 @@ def find_share_link(session: Session, token: str) -> ShareLink | None:
     )
 
 
-def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None:
+def record_link_view(
+    session: Session, *, proof_id: int, ip: str | None, email_token: str | None = None
+) -> None:
+    """Someone opened the proof by its share link (through an email's link: it was opened)."""
     activity.record(
         session,
         kind=ActivityKind.SHARE_LINK_VIEWED,
@@ -105,6 +109,24 @@ def record_link_view(session: Session, *, proof_id: int, ip: str | None) -> None
         ip=ip,
         proof_id=proof_id,
     )
+    if email_token:
+        record_opened(session, proof_id=proof_id, token=email_token)
+
+
+def record_portal_view(
+    session: Session, *, proof: Proof, customer: Customer, ip: str | None, email_token: str | None
+) -> None:
+    """A customer logged in to the portal opened the proof (through an email's link: opened)."""
+    activity.record(
+        session,
+        kind=ActivityKind.PROOF_VIEWED,
+        actor=customer.name,
+        ip=ip,
+        proof_id=proof.id,
+        customer_id=customer.id,
+    )
+    if email_token:
+        record_opened(session, proof_id=proof.id, token=email_token)
 
 
 def _clean_name(name: str | None) -> str:
@@ -160,6 +182,7 @@ def add_comment(
     if parent is not None and parent.resolved_at is not None:
         parent.resolved_at = parent.resolved_by = None  # a reply reopens the thread
     session.add(comment)
+    session.flush()  # the event links to the comment
     proof.last_activity_at = utcnow()
     activity.record(
         session,
@@ -168,6 +191,8 @@ def add_comment(
         ip=ip,
         proof_id=proof.id,
         user_id=user.id if user else None,
+        customer_id=customer.id if customer else None,
+        comment_id=comment.id,
         detail=f"{'reply ' if parent else ''}on v{version.number}"
         f"{f', page {pin.page}' if pin else ''}",
     )
@@ -242,6 +267,8 @@ def decide(
         actor=name,
         ip=ip,
         proof_id=proof.id,
+        customer_id=customer.id if customer else None,
+        comment_id=comment_row.id if comment_row else None,
         detail=f"on v{version.number}",
     )
     return row

@@ -91,7 +91,9 @@ def _go(exc: GoTo) -> Response:
 
 def _record_view(proof: Proof) -> None:
     session = get_session()
-    services.record_link_view(session, proof_id=proof.id, ip=client_ip())
+    services.record_link_view(
+        session, proof_id=proof.id, ip=client_ip(), email_token=request.args.get("n")
+    )
 
 
 # The token is pulled from the URL above, so the proof is loaded from `g`, not from the rule.
