@@ -14,6 +14,7 @@ def test_every_kind_the_table_takes_has_an_email_and_a_label(app):
         "proof": "Proof ready",
         "invite": "Invitation",
         "password_reset": "Password reset",
+        "reminder": "Reminder",
         "decision": "Customer decision (to staff)",
         "comments": "Customer comments (to staff)",
         "first_view": "First view (to staff)",
@@ -25,7 +26,7 @@ def test_the_check_constraint_takes_exactly_the_registry_kinds():
     checks = {
         str(c.sqltext) for c in CustomerNotification.__table__.constraints if hasattr(c, "sqltext")
     }
-    assert "kind IN ('proof', 'invite', 'password_reset')" in checks
+    assert "kind IN ('proof', 'invite', 'password_reset', 'reminder')" in checks
 
 
 def test_a_kind_the_table_does_not_take_cannot_be_registered():

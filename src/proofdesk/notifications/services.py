@@ -78,7 +78,6 @@ def queue(
         created_at=now,
         updated_at=now,
     )
-    notification.link_token_hash = hash_token(email_link_token(notification))
     session.add(notification)
     return notification
 
@@ -89,8 +88,11 @@ def email_link_token(notification: CustomerNotification) -> str:
 
 
 def tracked(url: str, notification: CustomerNotification) -> str:
-    """The link as this email carries it: the first visit through it marks the email opened."""
-    return f"{url}{'&' if '?' in url else '?'}n={email_link_token(notification)}"
+    """The link as this email carries it (while the worker builds it): the first visit through
+    it marks the email opened."""
+    token = email_link_token(notification)
+    notification.link_token_hash = hash_token(token)
+    return f"{url}{'&' if '?' in url else '?'}n={token}"
 
 
 def record_opened(session: Session, *, proof_id: int, token: str) -> None:
