@@ -76,9 +76,9 @@ class DatabaseStorage(Storage):
         ends = now + dt.timedelta(seconds=expiry)
         engine = self._engine()
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        row = insert(COUNTERS).values(key_hash=_hash(key), hits=amount, expires_at=ends)
+        stmt = insert(COUNTERS).values(key_hash=_hash(key), hits=amount, expires_at=ends)
         expired = COUNTERS.c.expires_at <= now
-        upsert = row.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[COUNTERS.c.key_hash],
             set_={
                 "hits": sa.case((expired, amount), else_=COUNTERS.c.hits + amount),
