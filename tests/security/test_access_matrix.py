@@ -24,7 +24,7 @@ from proofdesk import passwords
 from proofdesk.accounts import services as accounts
 from proofdesk.accounts.models import User
 from proofdesk.models import Base
-from proofdesk.notifications.models import CustomerNotification
+from proofdesk.notifications.models import CustomerNotification, StaffNotification
 from proofdesk.proofs.emails import notify_customer
 from proofdesk.review.models import Comment, Decision
 from tests.conftest import Factory, csrf_token, login
@@ -122,6 +122,12 @@ MATRIX: dict[tuple[str, str], Answers] = {
     ("notifications.admin_test", "POST"): row("login", staff="404", admin="400"),
     ("notifications.log", "GET"): ADMIN_PAGE,
     ("notifications.retry", "POST"): row("login", staff="404", admin="-> /admin/notifications"),
+    ("notifications.retry_staff", "POST"): row(
+        "login", staff="404", admin="-> /admin/notifications"
+    ),
+    # designer notifications: each staff user's own choices (an empty form is refused)
+    ("designer_notifications.preferences", "GET"): STAFF_PAGE,
+    ("designer_notifications.preferences", "POST"): row("login", staff="400"),
     # customers: every designer may find every customer (and upload for them); its record
     # and login only admins and the designers who alone have its proofs (customers/access.py)
     ("customers.index", "GET"): STAFF_PAGE,
@@ -186,6 +192,12 @@ MATRIX: dict[tuple[str, str], Answers] = {
         "login", designer_b="404", owner="-> /proofs/{proof}/v/1#thread-{comment}"
     ),
     ("proofs.lock", "POST"): row("login", owner="-> /proofs/{proof}", designer_b="404"),
+    ("proofs.change_reminders", "POST"): row(
+        "login", owner="-> /proofs/{proof}#reminders", designer_b="404"
+    ),
+    ("proofs.remind_now", "POST"): row(
+        "login", owner="-> /proofs/{proof}#reminders", designer_b="404"
+    ),
     ("proofs.share_link", "POST"): row("login", owner="-> /proofs/{proof}#share", designer_b="404"),
     # the share link
     ("review.show", "GET"): share("200", to_portal=True),
@@ -310,6 +322,10 @@ def build_world(
         "note": session.scalar(
             sa.select(CustomerNotification.id).where(CustomerNotification.proof_id == proof.id)
         ),
+        # the designer's email about the customer's decision
+        "staff_note": session.scalar(
+            sa.select(StaffNotification.id).where(StaffNotification.proof_id == proof.id)
+        ),
         "batch": batch.headers["Location"].rsplit("/", 1)[1],
         "live": live.rsplit("/", 1)[1],
         "revoked": revoked.rsplit("/", 1)[1],
@@ -362,7 +378,7 @@ def url(world: World, rule: str, endpoint: str, actor: str) -> str:
         "decision_id": ids["decision"],
         "user_id": ids["designer_a"],
         "customer_id": ids["customer_a"],
-        "notification_id": ids["note"],
+        "notification_id": ids["staff_note" if endpoint.endswith("_staff") else "note"],
         "batch_id": ids["batch"],
         "action": "enable",
         "filename": "app.css",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -20,14 +20,16 @@ bp = Blueprint("designer_notifications", __name__)
 @login_required
 def preferences() -> str | Response | tuple[str, int]:
     session = get_session()
-    saved = services.preferences_of(session, current_user)
-    form = PreferencesForm(
-        data={
-            **{topic.value: saved.delivery(topic).value for topic in Topic},
-            "digest_hour": str(saved.digest_hour),
-            "all_proofs": saved.all_proofs,
-        }
-    )
+    form = PreferencesForm()
+    if request.method == "GET":  # a POST says every choice itself (what it lacks is refused)
+        saved = services.preferences_of(session, current_user)
+        form = PreferencesForm(
+            data={
+                **{topic.value: saved.delivery(topic).value for topic in Topic},
+                "digest_hour": str(saved.digest_hour),
+                "all_proofs": saved.all_proofs,
+            }
+        )
     if form.validate_on_submit():
         hour = form.digest_hour.data or ""
         try:
