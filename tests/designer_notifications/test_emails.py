@@ -236,3 +236,28 @@ def test_staff_emails_are_on_the_proof_page_and_in_the_log_filtered_by_kind(
     assert "Carla approved: Shop sign (version 1)" in decisions
     customers = client.get("/admin/notifications").get_data(as_text=True)
     assert designer.email not in customers  # the default: emails to customers, as before
+
+
+def test_a_worker_killed_mid_digest_leaves_it_to_another_and_it_goes_once(
+    app, client, factory, server, clock, db_session
+):
+    """A worker claims the digest and dies before sending: nobody sends it while its lease
+    runs; then another worker does, once."""
+    from proofdesk.notifications import services as outbox
+
+    designer, proof, path, visitor = open_share_link(app, client, factory)
+    clock.advance(hours=21)  # 08:00 in Berlin: the digest is due
+    dead_worker = app.extensions["db_sessionmaker"]()
+    try:
+        assert len(outbox.claim_due(dead_worker, outbox=StaffNotification)) == 1
+    finally:
+        dead_worker.close()  # killed: it never sends nor gives the row back
+    run_once(app)
+    assert server.inbox.messages == []  # still held by the dead worker's lease
+    clock.advance(seconds=app.config["WORKER_LEASE_SECONDS"] + 1)
+    run_once(app)
+    run_once(app)
+    [message] = server.inbox.wait_for(1)
+    assert message["Subject"] == "Your daily digest: 1 event on 1 proof"
+    digest = db_session.scalar(sa.select(StaffNotification))
+    assert (digest.status, digest.attempts) == ("sent", 2)
