@@ -261,3 +261,33 @@ def test_a_worker_killed_mid_digest_leaves_it_to_another_and_it_goes_once(
     assert message["Subject"] == "Your daily digest: 1 event on 1 proof"
     digest = db_session.scalar(sa.select(StaffNotification))
     assert (digest.status, digest.attempts) == ("sent", 2)
+
+
+def test_without_a_default_mailer_staff_emails_go_through_the_designers_own_server(
+    make_app, client, factory, server, db_session
+):
+    """In production without SMTP_HOST, the designer's own SMTP settings carry the emails
+    about their proofs (else they would wait as "Not configured")."""
+    from tests.conftest import TEST_SMTP_KEY
+    from tests.notifications.helpers import save_own_smtp, smtp_form
+
+    app = make_app(
+        PROOFDESK_ENV="production",  # the tests' SECRET_KEY, so the factory's links work
+        SMTP_ENCRYPTION_KEYS=TEST_SMTP_KEY,
+        SMTP_ALLOW_PRIVATE_HOSTS="true",
+        SMTP_CA_FILE=server.cafile,
+    )
+    assert not app.config["SMTP_HOST"]
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # production's cookies are Secure
+    designer, proof, path, visitor = open_share_link(app, client, factory)
+    assert save_own_smtp(client, smtp_form(server)).status_code == 302
+    decide(visitor, path, "approved")
+    run_once(app)
+    [message] = server.inbox.wait_for(1)
+    assert message["To"] == designer.email
+    assert message["From"] == "Studio Nord <hello@studio-nord.test>"
+    sent = db_session.scalar(
+        sa.select(StaffNotification).where(StaffNotification.kind == "decision")
+    )
+    assert (sent.status, sent.mailer) == ("sent", "designer")
