@@ -36,7 +36,8 @@ def test_the_words_stored_are_the_ones_written_before_the_enums():
         ("proof_versions", "kind"): ["image", "pdf"],
         ("proof_versions", "render_status"): ["pending", "rendering", "done", "failed"],
         ("decisions", "decision"): ["approved", "changes_requested"],
-        ("customer_notifications", "kind"): ["proof", "invite", "password_reset"],
+        # ... and the kinds added since, after them
+        ("customer_notifications", "kind"): ["proof", "invite", "password_reset", "reminder"],
         ("customer_notifications", "status"): ["queued", "sending", "sent", "failed"],
         ("smtp_settings", "security"): ["starttls", "ssl", "none"],
         ("smtp_settings", "last_status"): ["ok", "failed"],

@@ -81,7 +81,7 @@ def test_the_designer_sees_what_is_new_and_the_emails_timeline(
     device.look(page, "my-proofs-new")
 
     row.get_by_role("link", name="Spring menu board").click()
-    timeline = page.get_by_role("list", name="Delivery timeline")
+    timeline = page.get_by_role("group", name="Delivery timeline")
     expect(timeline.locator("strong")).to_have_text(
         ["Queued", "Sent", "Opened", "Commented", "Decided"]
     )

@@ -184,7 +184,8 @@ def test_notify_customer_now_goes_through_the_designers_smtp_server(
     assert message["Subject"] == "Proof ready for review: Spring menu board (version 1)"
     text, html = text_and_html(message)
     assert "Hello Mia Moreau," in text
-    match = re.search(rf"{re.escape(studio.live.url)}/s/[\w-]+", text)
+    # The share link, with this email's own token (its first visit marks the email opened).
+    match = re.search(rf"{re.escape(studio.live.url)}/s/[\w-]+\?n=[\w-]+", text)
     assert match, text
     link = match.group(0)
     assert f'href="{link}"' in html
@@ -202,7 +203,10 @@ def test_notify_customer_now_goes_through_the_designers_smtp_server(
     notifications = page.get_by_role("region", name="Notifications")
     expect(notifications.get_by_role("listitem")).to_have_count(1)
     expect(notifications.get_by_role("listitem")).to_contain_text("via designer")
-    expect(notifications.get_by_text("Queued")).to_have_count(0)
+    # Its status is no longer "Queued"; its timeline says when it was queued, sent, opened.
+    expect(notifications.locator(".badge", has_text="Queued")).to_have_count(0)
+    timeline = notifications.get_by_role("group", name="Delivery timeline")
+    expect(timeline.locator("strong")).to_have_text(["Queued", "Sent", "Opened"])
     notifications.scroll_into_view_if_needed()
     device.look(page, "proof-notifications")
 

@@ -20,7 +20,7 @@ def timeline_of(page: str) -> list[list[str]]:
     """The proof page's timelines, each as its steps' labels."""
     return [
         re.findall(r"<strong>(\w+)</strong>", found)
-        for found in re.findall(r'<ol class="timeline"[^>]*>(.*?)</ol>', page)
+        for found in re.findall(r'<div class="timeline"[^>]*>(.*?)</div>\s*</li>', page)
     ]
 
 

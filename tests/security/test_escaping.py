@@ -306,13 +306,15 @@ def test_typed_text_is_escaped_in_the_html_of_every_email(everything, factory, d
     run_once(app)
     messages = mailbox(app.config["MAIL_MAILBOX_DIR"])
     by_subject = {m["Subject"]: m for m in messages}
-    assert len(messages) == 5, list(by_subject)
+    assert len(messages) == 6, list(by_subject)
     expected = {  # part of the subject → the payloads its HTML must show escaped
         "invited to review": ["customer-name"],
         "choose a new password": ["customer-name"],
         "(version 2)": ["version-message"],
         "(version 3)": ["customer-name", "proof-title", "user-name"],
         "test email": ["user-name"],
+        # the designer hears of the reviewer's change request, with their comment
+        "requested changes:": ["decision-name", "proof-title"],
     }
     for subject_part, tags in expected.items():
         [message] = [m for s, m in by_subject.items() if subject_part in s]

@@ -15,8 +15,8 @@ NOTIFY_HELP = (
 
 
 REMINDERS_HELP = (
-    "With a due date: -2, 0, 2 reminds two days before, on the day and two days after, at "
-    "the studio's hour, until the customer decides. Empty: no reminders."
+    "Counted from the due date: -2, 0, 2 reminds the customer two days before, on the day "
+    "and two days after, at the studio's hour, until they decide. Empty: no reminders."
 )
 
 
@@ -33,7 +33,7 @@ class ProofForm(FlaskForm):
     message = TextAreaField("Message to the customer", validators=[Optional(), Length(max=5000)])
     due_date = DateField("Due date", validators=[Optional()])
     reminder_days = StringField(
-        "Remind the customer (days from the due date)",
+        "Reminder days",
         validators=[Length(max=60)],
         description=REMINDERS_HELP,
     )
@@ -61,7 +61,7 @@ class RemindersForm(FlaskForm):
 
     due_date = DateField("Due date", validators=[Optional()])
     reminder_days = StringField(
-        "Remind the customer (days from the due date)",
+        "Reminder days",
         validators=[Length(max=60)],
         description=REMINDERS_HELP,
     )
