@@ -1,20 +1,8 @@
-"""Fixtures for reminders: the default mailer is a real SMTP server (STARTTLS and AUTH), in a
-studio in Berlin that reminds at 09:00."""
+"""Fixtures for reminders: the same studio as the designer notifications' tests (a real SMTP
+server with STARTTLS and AUTH as the default mailer, in Berlin)."""
 
 from __future__ import annotations
 
-import pytest
+from tests.designer_notifications.conftest import app, server
 
-from tests.mailserver import smtp_settings, start_server
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = start_server(tmp_path, mode="starttls")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def app(make_app, server):
-    return make_app(**smtp_settings(server), STUDIO_TIMEZONE="Europe/Berlin")
+__all__ = ["app", "server"]
